@@ -1,0 +1,60 @@
+// Package config holds every setting of threat-intel in one struct, with its
+// default, its environment variable, its command-line flag and its check.
+//
+// Precedence, lowest first: the default, a .env file in the working
+// directory, the process environment, then flags. A value that fails its
+// check stops start-up with a message naming the variable, the value and
+// what is allowed. Secrets are never printed, including in those messages.
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is the complete configuration of one run.
+type Config struct {
+	// Event source.
+	FilterlogPaths []string       // files or globs, plain or gzip; "-" is stdin
+	Location       *time.Location // zone of timestamps that carry none
+	Until          time.Time      // end of the report window; zero means the newest event
+	LookbackHours  int
+	TopBlockedIPs  int
+	TopOutboundIPs int
+	TopPorts       int
+	WANInterfaces  []string
+	OwnPrefixes    []netip.Prefix
+	MaxTracked     int // addresses tracked per table and time bucket
+
+	// Enrichment.
+	AbuseIPDBAPIKey      string
+	GreyNoiseAPIKey      string
+	OTXAPIKey            string
+	IPinfoToken          string
+	AbuseIPDBBaseURL     string
+	GreyNoiseBaseURL     string
+	OTXBaseURL           string
+	IPinfoBaseURL        string
+	IPinfoMode           string // "lite" or "full"
+	ProviderTimeout      time.Duration
+	AbuseIPDBDailyBudget int
+	GreyNoiseDailyBudget int
+	OTXDailyBudget       int
+	IPinfoDailyBudget    int
+	AbuseIPDBRate        float64 // requests per minute
+	GreyNoiseRate        float64
+	OTXRate              float64
+	IPinfoRate           float64
+	CacheTTL             time.Duration
+	NotFoundTTL          time.Duration
+	BadActorMinScore     float64
+	Concurrency          int
+
+	// State.
+	DataDir  string
+	RedisURL string
+
+	// Logging.
+	LogLevel  string
+	LogFormat string
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Makes sure every service the test suite talks to is running on loopback,
+# installing it from Debian packages when it is missing and we are root.
+# Services: Redis on 127.0.0.1:6379 (REDIS_TEST_URL points the tests
+# elsewhere). Exits non-zero, naming the service, when one cannot be made ready.
+set -euo pipefail
+
+log() { printf 'test-services: %s\n' "$*" >&2; }
+
+apt_updated=
+install_pkg() {
+	if [ "$(id -u)" != 0 ]; then
+		log "$1 is not installed; install the Debian package $1 (or point the tests elsewhere) and rerun"
+		exit 1
+	fi
+	if [ -z "$apt_updated" ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+		apt_updated=1
+	fi
+	log "installing $1"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
+# wait_for NAME SECONDS COMMAND... retries COMMAND until it succeeds.
+wait_for() {
+	local name=$1 secs=$2
+	shift 2
+	for _ in $(seq 1 $((secs * 10))); do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	log "$name did not become ready within ${secs}s"
+	return 1
+}
+
+ensure_redis() {
+	command -v redis-server >/dev/null || install_pkg redis-server
+	command -v redis-cli >/dev/null || install_pkg redis-tools
+	if redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then
+		return 0
+	fi
+	log "starting redis-server on 127.0.0.1:6379"
+	mkdir -p /tmp/threat-intel-redis
+	redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+		--dir /tmp/threat-intel-redis --logfile /tmp/threat-intel-redis/redis.log
+	wait_for redis 20 sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG'
+}
+
+if [ -z "${REDIS_TEST_URL:-}" ]; then
+	ensure_redis
+fi
+log "ready"
