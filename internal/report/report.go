@@ -33,14 +33,27 @@ type Report struct {
 type Summary struct {
 	// TotalBlockedIPs is the number of distinct blocked public sources in the
 	// window, not the number listed in blocked_ips.
-	TotalBlockedIPs        int    `json:"total_blocked_ips"`
-	KnownBadActorsInbound  int    `json:"known_bad_actors_inbound"`
-	KnownBadActorsOutbound int    `json:"known_bad_actors_outbound"`
-	CriticalPortsTargeted  int    `json:"critical_ports_targeted"`
-	OverallRiskLevel       string `json:"overall_risk_level"`
-	BlockedEvents          uint64 `json:"blocked_events"`
-	OutboundDestinations   int    `json:"outbound_destinations"`
-	Approximate            bool   `json:"approximate"`
+	TotalBlockedIPs        int `json:"total_blocked_ips"`
+	KnownBadActorsInbound  int `json:"known_bad_actors_inbound"`
+	KnownBadActorsOutbound int `json:"known_bad_actors_outbound"`
+	// CriticalPortsTargeted is the number of distinct port numbers with a
+	// high or critical risk level among all targeted ports of the window,
+	// not only the listed ones. A port hit over TCP and UDP counts once.
+	CriticalPortsTargeted int `json:"critical_ports_targeted"`
+	// OverallRiskLevel is the threat level of the highest composite score
+	// among listed addresses that are not likely false positives, "none"
+	// when there is none.
+	OverallRiskLevel string `json:"overall_risk_level"`
+	// BlockedEvents is the number of blocked events from the sources listed
+	// in blocked_ips. With more distinct sources than rows, the window's
+	// total is higher.
+	BlockedEvents uint64 `json:"blocked_events"`
+	// OutboundDestinations is the number of rows in outbound_ips.
+	OutboundDestinations int `json:"outbound_destinations"`
+	// Approximate is set when the source hit its memory bound, so counts are
+	// estimates that may be overstated by up to ErrorBound events each.
+	Approximate bool   `json:"approximate"`
+	ErrorBound  uint64 `json:"error_bound"`
 }
 
 // AddressRow is one blocked source.
