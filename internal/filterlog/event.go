@@ -9,10 +9,13 @@ import (
 type Action uint8
 
 const (
-	ActionUnknown Action = iota // "unkn(%u)" or any value the format does not define
+	ActionUnknown Action = iota // "unkn(%u)", "unknown(N)", or "synproxy-drop", which has no Action of its own
 	ActionPass
 	ActionBlock
-	ActionReject // OPNsense spelling for a blocked packet that was answered
+	// ActionReject is "reject". NOTE: the filterlog sources of pfSense and
+	// OPNsense have no such action, because pf logs a rejected packet as
+	// "block". It is accepted for other writers of the format.
+	ActionReject
 	ActionRdr
 	ActionNAT
 	ActionBinat
@@ -59,8 +62,10 @@ func (d Direction) String() string {
 // Event is one parsed filterlog line. Strings are interned or copied, so an
 // Event stays valid after the line buffer it came from is reused.
 type Event struct {
-	// Time is the line's timestamp. Lines without a zone (BSD syslog) are
-	// read in the parser's location; the year of a BSD line is inferred.
+	// Time is the line's timestamp, in the offset the line gives. Lines
+	// without a zone (BSD syslog) are read in the parser's location, and the
+	// year of a BSD line is inferred. A bare CSV body has no timestamp, so
+	// Time is then zero.
 	Time time.Time
 	Host string // syslog hostname, empty when the header has none
 
@@ -81,6 +86,9 @@ type Event struct {
 	HasPorts     bool // true only for TCP, UDP and SCTP lines that carry ports
 	SrcPort      uint16
 	DstPort      uint16
-	TCPFlags     string
-	DataLength   int
+	TCPFlags     string // "S", "SA", "PA", "FA", …; empty for other protocols
+	// DataLength is the logged data length: the TCP payload, the UDP length
+	// field, the SCTP payload, or N of "datalength=N". It is negative when a
+	// TCP header claims more bytes than the packet has, and 0 when not logged.
+	DataLength int
 }
