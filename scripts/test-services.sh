@@ -2,7 +2,7 @@
 # Makes sure every service the test suite talks to is running on loopback,
 # installing it from Debian packages when it is missing and we are root.
 # Services: Redis on 127.0.0.1:6379 (REDIS_TEST_URL points the tests
-# elsewhere). Exits non-zero, naming the service, when one cannot be made ready.
+# elsewhere) and the promtool command. Exits non-zero, naming the service, when one cannot be made ready.
 set -euo pipefail
 
 log() { printf 'test-services: %s\n' "$*" >&2; }
@@ -48,7 +48,17 @@ ensure_redis() {
 	wait_for redis 20 sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG'
 }
 
+# promtool checks the /metrics exposition; Debian ships it in the
+# prometheus package. The package's own service is not needed.
+ensure_promtool() {
+	command -v promtool >/dev/null || install_pkg prometheus
+	if pgrep -x prometheus >/dev/null 2>&1 && [ -n "$apt_updated" ]; then
+		pkill -x prometheus || true
+	fi
+}
+
 if [ -z "${REDIS_TEST_URL:-}" ]; then
 	ensure_redis
 fi
+ensure_promtool
 log "ready"
