@@ -30,6 +30,7 @@ type Config struct {
 	AbuseIPDBAPIKey      string
 	GreyNoiseAPIKey      string
 	OTXAPIKey            string
+	GreyNoiseNoKey       bool // use GreyNoise's unauthenticated quota when no key is set
 	IPinfoToken          string
 	AbuseIPDBBaseURL     string
 	GreyNoiseBaseURL     string
@@ -49,6 +50,41 @@ type Config struct {
 	NotFoundTTL          time.Duration
 	BadActorMinScore     float64
 	Concurrency          int
+
+	// Local intelligence.
+	GeoIPASNDB     string
+	GeoIPCountryDB string
+	Feeds          string
+	FeedPoints     float64
+
+	// Observability stack as the event source.
+	VictoriaMetricsURL string
+	LokiURL            string
+	LokiSelector       string
+	QueryTimeout       time.Duration
+
+	// Narrative.
+	LLMProvider      string // "", "anthropic", "openai", "ollama" or "rules"; "" picks from the keys
+	AnthropicAPIKey  string
+	AnthropicModel   string
+	AnthropicBaseURL string
+	OpenAIAPIKey     string
+	OpenAIBaseURL    string
+	OpenAIModel      string
+	LLMTimeout       time.Duration
+
+	// Guardrails shared by the narrative and the blocklist.
+	Allowlist    []netip.Prefix
+	DNSResolvers []netip.Prefix
+
+	// Service.
+	ListenAddr      string
+	Interval        time.Duration
+	CycleTimeout    time.Duration
+	APIToken        string
+	SyslogListen    string
+	FollowInterval  time.Duration
+	ShutdownTimeout time.Duration
 
 	// State.
 	DataDir  string

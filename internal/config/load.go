@@ -128,7 +128,8 @@ func readDotEnv(path string) (map[string]string, error) {
 // none of them leaks into output.
 func (c *Config) Secrets() []string {
 	var out []string
-	for _, s := range []string{c.AbuseIPDBAPIKey, c.GreyNoiseAPIKey, c.OTXAPIKey, c.IPinfoToken} {
+	for _, s := range []string{c.AbuseIPDBAPIKey, c.GreyNoiseAPIKey, c.OTXAPIKey, c.IPinfoToken,
+		c.AnthropicAPIKey, c.OpenAIAPIKey, c.APIToken} {
 		if s != "" {
 			out = append(out, s)
 		}

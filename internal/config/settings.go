@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,18 +43,16 @@ var settings = []setting{
 	{env: "WAN_INTERFACES", flag: "wan-interfaces", help: "comma-separated interface names that face the internet (e.g. igc0,pppoe0); empty means every interface",
 		apply: func(c *Config, v string) error { c.WANInterfaces = splitList(v); return nil }},
 	{env: "OWN_PREFIXES", flag: "own-prefixes", help: "comma-separated CIDR prefixes of your own public addresses; never reported as attackers nor looked up",
-		apply: func(c *Config, v string) error {
-			p, err := netclass.ParsePrefixes(v)
-			c.OwnPrefixes = p
-			return err
-		}},
+		apply: prefixes(func(c *Config) *[]netip.Prefix { return &c.OwnPrefixes })},
 	{env: "MAX_TRACKED_ADDRESSES", flag: "max-tracked-addresses", def: "20000", help: "addresses counted exactly per table and time bucket; beyond it counts become bounded estimates",
 		apply: intIn(func(c *Config) *int { return &c.MaxTracked }, 100, 10_000_000, "a whole number")},
 
 	{env: "ABUSEIPDB_API_KEY", flag: "abuseipdb-api-key", secret: true, help: "AbuseIPDB API key; empty skips AbuseIPDB",
 		apply: func(c *Config, v string) error { c.AbuseIPDBAPIKey = v; return nil }},
-	{env: "GREYNOISE_API_KEY", flag: "greynoise-api-key", secret: true, help: "GreyNoise Community API key; empty uses the unauthenticated quota",
+	{env: "GREYNOISE_API_KEY", flag: "greynoise-api-key", secret: true, help: "GreyNoise Community API key; empty skips GreyNoise unless GREYNOISE_UNAUTHENTICATED is true",
 		apply: func(c *Config, v string) error { c.GreyNoiseAPIKey = v; return nil }},
+	{env: "GREYNOISE_UNAUTHENTICATED", flag: "greynoise-unauthenticated", def: "false", help: "with no GREYNOISE_API_KEY, look addresses up on GreyNoise's unauthenticated community API (100 lookups a day); off, nothing is sent without a key",
+		apply: boolean(func(c *Config) *bool { return &c.GreyNoiseNoKey })},
 	{env: "OTX_API_KEY", flag: "otx-api-key", secret: true, help: "AlienVault OTX API key; empty skips OTX",
 		apply: func(c *Config, v string) error { c.OTXAPIKey = v; return nil }},
 	{env: "IPINFO_TOKEN", flag: "ipinfo-token", secret: true, help: "IPinfo token; empty skips IPinfo",
@@ -107,6 +107,94 @@ var settings = []setting{
 	{env: "ENRICHMENT_CONCURRENCY", flag: "enrichment-concurrency", def: "8", help: "addresses enriched at the same time",
 		apply: intIn(func(c *Config) *int { return &c.Concurrency }, 1, 256, "a whole number")},
 
+	{env: "GEOIP_ASN_DB", flag: "geoip-asn-db", help: "MaxMind-format ASN database (GeoLite2-ASN, DB-IP ASN Lite or IPinfo Lite .mmdb); reopened when the file changes",
+		apply: func(c *Config, v string) error { c.GeoIPASNDB = v; return nil }},
+	{env: "GEOIP_COUNTRY_DB", flag: "geoip-country-db", help: "MaxMind-format country database (GeoLite2-Country, DB-IP Country Lite or IPinfo Lite .mmdb)",
+		apply: func(c *Config, v string) error { c.GeoIPCountryDB = v; return nil }},
+	{env: "FEEDS", flag: "feeds", help: "blocklist feeds, one per line or separated by commas, or @FILE to read them from a file; see the README for the syntax",
+		apply: func(c *Config, v string) error { c.Feeds = v; return nil }},
+	{env: "FEED_POINTS", flag: "feed-points", def: "25", help: "points a malicious feed listing adds to the composite score, 0 to 100",
+		apply: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f < 0 || f > 100 {
+				return fmt.Errorf("want a number from 0 to 100")
+			}
+			c.FeedPoints = f
+			return nil
+		}},
+
+	{env: "VICTORIAMETRICS_URL", flag: "victoriametrics-url", help: "VictoriaMetrics or Prometheus base URL with firewall_events_total; when set, it replaces the built-in log reader",
+		apply: optionalURL(func(c *Config) *string { return &c.VictoriaMetricsURL })},
+	{env: "LOKI_URL", flag: "loki-url", help: "Loki base URL for the targeted ports, used with VICTORIAMETRICS_URL",
+		apply: optionalURL(func(c *Config) *string { return &c.LokiURL })},
+	{env: "LOKI_SELECTOR", flag: "loki-selector", def: `{job="syslog"}`, help: "LogQL stream selector of the firewall's syslog lines",
+		apply: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if !strings.HasPrefix(v, "{") || !strings.HasSuffix(v, "}") {
+				return fmt.Errorf(`want a LogQL stream selector such as {job="syslog"}`)
+			}
+			c.LokiSelector = v
+			return nil
+		}},
+	{env: "QUERY_TIMEOUT_SECONDS", flag: "query-timeout-seconds", def: "30", help: "timeout of one VictoriaMetrics or Loki query, in seconds",
+		apply: secondsIn(func(c *Config) *time.Duration { return &c.QueryTimeout }, 1, 600)},
+
+	{env: "LLM_PROVIDER", flag: "llm-provider", help: "narrative writer: anthropic, openai, ollama or rules; empty means anthropic when ANTHROPIC_API_KEY is set, else rules",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				c.LLMProvider = ""
+				return nil
+			}
+			return oneOf(func(c *Config) *string { return &c.LLMProvider }, "anthropic", "openai", "ollama", "rules")(c, v)
+		}},
+	{env: "ANTHROPIC_API_KEY", flag: "anthropic-api-key", secret: true, help: "Anthropic API key for the narrative",
+		apply: func(c *Config, v string) error { c.AnthropicAPIKey = v; return nil }},
+	{env: "ANTHROPIC_MODEL", flag: "anthropic-model", help: "Anthropic model; empty means the narrative package's default Claude Haiku model",
+		apply: func(c *Config, v string) error { c.AnthropicModel = strings.TrimSpace(v); return nil }},
+	{env: "ANTHROPIC_BASE_URL", flag: "anthropic-base-url", help: "Anthropic API base URL; empty means the SDK's default",
+		apply: optionalURL(func(c *Config) *string { return &c.AnthropicBaseURL })},
+	{env: "OPENAI_API_KEY", flag: "openai-api-key", secret: true, help: "API key of the OpenAI-compatible endpoint; may be empty for local servers",
+		apply: func(c *Config, v string) error { c.OpenAIAPIKey = v; return nil }},
+	{env: "OPENAI_BASE_URL", flag: "openai-base-url", help: "base URL of an OpenAI-compatible endpoint (OpenAI, vLLM, LM Studio, Ollama's /v1)",
+		apply: optionalURL(func(c *Config) *string { return &c.OpenAIBaseURL })},
+	{env: "OPENAI_MODEL", flag: "openai-model", help: "model name at the OpenAI-compatible endpoint",
+		apply: func(c *Config, v string) error { c.OpenAIModel = strings.TrimSpace(v); return nil }},
+	{env: "LLM_TIMEOUT_SECONDS", flag: "llm-timeout-seconds", def: "60", help: "timeout of one narrative request to the model, in seconds",
+		apply: secondsIn(func(c *Config) *time.Duration { return &c.LLMTimeout }, 1, 600)},
+
+	{env: "ALLOWLIST", flag: "allowlist", help: "comma-separated addresses or CIDR prefixes never recommended for blocking nor put on the blocklist",
+		apply: prefixes(func(c *Config) *[]netip.Prefix { return &c.Allowlist })},
+	{env: "DNS_RESOLVERS", flag: "dns-resolvers", help: "comma-separated addresses of the resolvers you use; never put on the blocklist",
+		apply: prefixes(func(c *Config) *[]netip.Prefix { return &c.DNSResolvers })},
+
+	{env: "LISTEN_ADDR", flag: "listen-addr", def: ":8000", help: "address the HTTP API and /metrics listen on (serve)",
+		apply: func(c *Config, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port, such as :8000 or 127.0.0.1:8000")
+			}
+			c.ListenAddr = v
+			return nil
+		}},
+	{env: "ENRICHMENT_INTERVAL_SECONDS", flag: "enrichment-interval-seconds", def: "3600", help: "time between cycles of serve, in seconds",
+		apply: secondsIn(func(c *Config) *time.Duration { return &c.Interval }, 10, 7*86400)},
+	{env: "CYCLE_TIMEOUT_SECONDS", flag: "cycle-timeout-seconds", def: "900", help: "bound of one cycle, in seconds; a cycle that runs longer is cancelled and counted as failed",
+		apply: secondsIn(func(c *Config) *time.Duration { return &c.CycleTimeout }, 10, 7*86400)},
+	{env: "API_TOKEN", flag: "api-token", secret: true, help: "bearer token required by every route but /health and /metrics; empty leaves the API open",
+		apply: func(c *Config, v string) error { c.APIToken = v; return nil }},
+	{env: "SYSLOG_LISTEN", flag: "syslog-listen", help: "syslog receivers for serve, e.g. udp://0.0.0.0:5514,tcp://0.0.0.0:5514",
+		apply: func(c *Config, v string) error { c.SyslogListen = strings.TrimSpace(v); return nil }},
+	{env: "FOLLOW_INTERVAL_MS", flag: "follow-interval-ms", def: "500", help: "how often serve checks followed log files for new lines, rotation and truncation, in milliseconds",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 50 || n > 60_000 {
+				return fmt.Errorf("want a whole number of milliseconds from 50 to 60000")
+			}
+			c.FollowInterval = time.Duration(n) * time.Millisecond
+			return nil
+		}},
+	{env: "SHUTDOWN_TIMEOUT_SECONDS", flag: "shutdown-timeout-seconds", def: "10", help: "bound of a graceful shutdown on SIGTERM, in seconds",
+		apply: secondsIn(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, 1, 300)},
+
 	{env: "DATA_DIR", flag: "data-dir", help: "directory of the on-disk store and port_services.json; empty means $XDG_STATE_HOME/threat-intel or ~/.local/state/threat-intel",
 		apply: func(c *Config, v string) error {
 			if v == "" {
@@ -133,6 +221,35 @@ var settings = []setting{
 		apply: oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
 	{env: "LOG_FORMAT", flag: "log-format", def: "text", help: "log format: text or json",
 		apply: oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")},
+}
+
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func optionalURL(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if strings.TrimSpace(v) == "" {
+			*field(c) = ""
+			return nil
+		}
+		return baseURL(field)(c, strings.TrimSpace(v))
+	}
+}
+
+func prefixes(field func(*Config) *[]netip.Prefix) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		p, err := netclass.ParsePrefixes(v)
+		*field(c) = p
+		return err
+	}
 }
 
 func splitList(v string) []string {
