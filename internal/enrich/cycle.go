@@ -114,7 +114,13 @@ func (e *Engine) Enrich(ctx context.Context, addrs []netip.Addr) map[netip.Addr]
 	lookups := make(map[netip.Addr]intel.Lookup, len(addrs))
 	for _, a := range addrs {
 		i := index[canonical(a)]
-		lookups[a] = e.assemble(a, internal[i], outcomes[i])
+		l := e.assemble(a, internal[i], outcomes[i])
+		if !internal[i] {
+			for _, src := range e.local {
+				src.LookupLocal(canonical(a), &l)
+			}
+		}
+		lookups[a] = l
 	}
 
 	e.logger.Info("enrichment finished",

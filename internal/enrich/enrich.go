@@ -106,6 +106,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the provider metrics. Nil keeps them unregistered.
 	Registerer prometheus.Registerer
+	// Local sources fill their part of every public address's lookup after
+	// the providers, whatever the providers answered.
+	Local []LocalSource
 }
 
 // Engine enriches addresses. It is safe for concurrent use, and its
@@ -115,6 +118,7 @@ type Engine struct {
 	providers        []*providerState
 	store            store.Store
 	classifier       *netclass.Classifier
+	local            []LocalSource
 	retry            RetryPolicy
 	concurrency      int
 	maxRateLimitWait time.Duration
@@ -143,6 +147,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		store:            opts.Store,
 		classifier:       opts.Classifier,
+		local:            opts.Local,
 		retry:            retry,
 		concurrency:      opts.Concurrency,
 		maxRateLimitWait: opts.MaxRateLimitWait,

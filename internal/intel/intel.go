@@ -20,6 +20,13 @@ const (
 	IPinfo    Provider = "ipinfo"
 )
 
+// Local sources: they cost no quota and send nothing out, so they are not
+// in Providers, but a score can rest on them.
+const (
+	GeoIP Provider = "geoip"
+	Feeds Provider = "feeds"
+)
+
 // Providers lists the remote providers in the order they are shown.
 var Providers = []Provider{AbuseIPDB, GreyNoise, OTX, IPinfo}
 
@@ -87,6 +94,31 @@ type IPinfoResult struct {
 	Org         string `json:"org,omitempty"` // full API only: "AS15169 Google LLC"
 }
 
+// GeoIPResult is what the local MaxMind-format databases hold for an address.
+type GeoIPResult struct {
+	CountryCode string `json:"country_code,omitempty"`
+	ASN         string `json:"asn,omitempty"` // "AS15169"
+	ASName      string `json:"as_name,omitempty"`
+}
+
+// FeedKind says what a blocklist feed listing means.
+type FeedKind string
+
+const (
+	// FeedMalicious lists addresses to block: a listing adds points to the
+	// composite score and makes the address a bad actor.
+	FeedMalicious FeedKind = "malicious"
+	// FeedInfo lists addresses worth knowing about, such as Tor exits: a
+	// listing only tags the address.
+	FeedInfo FeedKind = "info"
+)
+
+// FeedMatch is one feed that lists an address.
+type FeedMatch struct {
+	Name string   `json:"name"`
+	Kind FeedKind `json:"kind"`
+}
+
 // Lookup is everything the providers returned for one address in one cycle.
 // A nil result pointer means that provider gave no answer; Status says why.
 type Lookup struct {
@@ -98,6 +130,10 @@ type Lookup struct {
 	GreyNoise *GreyNoiseResult `json:"greynoise,omitempty"`
 	OTX       *OTXResult       `json:"otx,omitempty"`
 	IPinfo    *IPinfoResult    `json:"ipinfo,omitempty"`
+
+	// Local intelligence: nil or empty when not configured or not listed.
+	GeoIP *GeoIPResult `json:"geoip,omitempty"`
+	Feeds []FeedMatch  `json:"feeds,omitempty"`
 
 	// Cached lists the providers whose answer came from the cache.
 	Cached []Provider `json:"cached,omitempty"`
@@ -140,9 +176,11 @@ type Intel struct {
 	IsKnownBadActor      bool    `json:"is_known_bad_actor"`
 	LikelyFalsePositive  bool    `json:"likely_false_positive"`
 
-	ASN         string              `json:"asn"`
-	ASName      string              `json:"as_name"`
-	Internal    bool                `json:"internal"`
+	ASN      string `json:"asn"`
+	ASName   string `json:"as_name"`
+	Internal bool   `json:"internal"`
+	// Feeds names the blocklist feeds that list the address.
+	Feeds       []string            `json:"feeds"`
 	Providers   map[Provider]Status `json:"providers"`
 	Explanation Explanation         `json:"explanation"`
 }

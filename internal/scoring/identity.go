@@ -32,9 +32,20 @@ func setIdentity(rec *intel.Intel, a answers) {
 		}
 	}
 
+	// The local database comes after IPinfo, which it stands in for when
+	// IPinfo is not configured or failed, and before OTX.
+	var geoASN uint32
+	var geoName string
+	if r := a.geoip; r != nil {
+		geoASN, _ = parseASN(r.ASN)
+		geoName = strings.TrimSpace(r.ASName)
+	}
+
 	switch {
 	case ipinfoASN != 0:
 		rec.ASN = fmt.Sprintf("AS%d", ipinfoASN)
+	case geoASN != 0:
+		rec.ASN = fmt.Sprintf("AS%d", geoASN)
 	case otxASN != 0:
 		rec.ASN = fmt.Sprintf("AS%d", otxASN)
 	}
@@ -43,22 +54,26 @@ func setIdentity(rec *intel.Intel, a answers) {
 	if a.ipinfo != nil {
 		ipinfoASName = strings.TrimSpace(a.ipinfo.ASName)
 	}
-	rec.ASName = firstNonEmpty(ipinfoASName, ipinfoOrgName, otxName)
+	rec.ASName = firstNonEmpty(ipinfoASName, ipinfoOrgName, geoName, otxName)
 
 	var isp string
 	if a.abuseIPDB != nil {
 		isp = strings.TrimSpace(a.abuseIPDB.ISP)
 	}
-	rec.Org = firstNonEmpty(ipinfoASName, ipinfoOrgName, isp, otxName)
+	rec.Org = firstNonEmpty(ipinfoASName, ipinfoOrgName, geoName, isp, otxName)
 }
 
 // country returns the first ISO 3166-1 alpha-2 code among IPinfo
 // country_code, IPinfo country (a code in the full API, a full name in the
-// Lite API), AbuseIPDB countryCode and OTX country_code, or "".
+// Lite API), the local database, AbuseIPDB countryCode and OTX
+// country_code, or "".
 func country(a answers) string {
 	var candidates []string
 	if r := a.ipinfo; r != nil {
 		candidates = append(candidates, r.CountryCode, r.Country)
+	}
+	if r := a.geoip; r != nil {
+		candidates = append(candidates, r.CountryCode)
 	}
 	if r := a.abuseIPDB; r != nil {
 		candidates = append(candidates, r.CountryCode)
@@ -113,6 +128,9 @@ func organisationNames(a answers) []string {
 		add(r.ASName)
 		_, orgName := parseASN(r.Org)
 		add(orgName)
+	}
+	if r := a.geoip; r != nil {
+		add(r.ASName)
 	}
 	if r := a.abuseIPDB; r != nil {
 		add(r.ISP)

@@ -20,6 +20,8 @@ type answers struct {
 	greyNoise *intel.GreyNoiseResult
 	otx       *intel.OTXResult
 	ipinfo    *intel.IPinfoResult
+	geoip     *intel.GeoIPResult
+	feeds     []intel.FeedMatch
 }
 
 func collectAnswers(l intel.Lookup) answers {
@@ -48,6 +50,8 @@ func collectAnswers(l intel.Lookup) answers {
 	if a.answered[intel.IPinfo] {
 		a.ipinfo = l.IPinfo
 	}
+	a.geoip = l.GeoIP
+	a.feeds = l.Feeds
 	return a
 }
 
@@ -60,6 +64,8 @@ type evidence struct {
 	gnName      string
 	riot        bool
 	notObserved bool // GreyNoise answered "not observed"
+	// maliciousFeeds and infoFeeds name the feeds that list the address.
+	maliciousFeeds, infoFeeds []string
 }
 
 func collectEvidence(a answers) evidence {
@@ -70,6 +76,13 @@ func collectEvidence(a answers) evidence {
 	}
 	if r := a.otx; r != nil {
 		ev.pulses = max(r.PulseCount, 0)
+	}
+	for _, f := range a.feeds {
+		if f.Kind == intel.FeedInfo {
+			ev.infoFeeds = append(ev.infoFeeds, f.Name)
+			continue
+		}
+		ev.maliciousFeeds = append(ev.maliciousFeeds, f.Name)
 	}
 
 	if !a.answered[intel.GreyNoise] {
@@ -109,6 +122,10 @@ func (s *Scorer) Score(l intel.Lookup, dir Direction) intel.Intel {
 		rec.IP = l.Addr.String()
 	}
 	setIdentity(&rec, a)
+	rec.Feeds = make([]string, 0, len(l.Feeds))
+	for _, f := range l.Feeds {
+		rec.Feeds = append(rec.Feeds, f.Name)
+	}
 
 	if l.Internal {
 		rec.Classification = ClassInternal
@@ -166,13 +183,35 @@ func (s *Scorer) composite(l intel.Lookup, a answers, ev evidence) ([]intel.Comp
 	otx, otxTenths := s.otxComponent(l, a, ev)
 	gn, gnTenths := s.greyNoiseComponent(l, a, ev)
 	components := []intel.Component{abuse, otx, gn}
-
 	sum := abuseTenths + otxTenths + gnTenths
+	if feed, feedTenths, ok := s.feedComponent(ev); ok {
+		components = append(components, feed)
+		sum += feedTenths
+	}
+
 	if sum <= maxScore*10 {
 		return components, float64(sum) / 10, nil
 	}
 	note := fmt.Sprintf("sum %s capped at %d", formatTenths(sum), maxScore)
 	return components, maxScore, []string{note}
+}
+
+// feedComponent returns the feed term: FeedPoints once when any malicious
+// feed lists the address, however many do, and 0 for info feeds, which only
+// tag. ok is false when no feed lists the address.
+func (s *Scorer) feedComponent(ev evidence) (intel.Component, int64, bool) {
+	c := intel.Component{Name: string(intel.Feeds)}
+	switch {
+	case len(ev.maliciousFeeds) > 0:
+		t := tenths(s.opts.FeedPoints)
+		c.Points = float64(t) / 10
+		c.Detail = fmt.Sprintf("listed on malicious feed %s → %s", strings.Join(ev.maliciousFeeds, ", "), formatTenths(t))
+		return c, t, true
+	case len(ev.infoFeeds) > 0:
+		c.Detail = fmt.Sprintf("listed on info feed %s: tag only, no points", strings.Join(ev.infoFeeds, ", "))
+		return c, 0, true
+	}
+	return c, 0, false
 }
 
 func (s *Scorer) abuseComponent(l intel.Lookup, a answers, ev evidence) (intel.Component, int64) {
@@ -308,6 +347,9 @@ func (s *Scorer) badActor(dir Direction, rec intel.Intel, ev evidence) (bool, []
 	} else if rec.CompositeScore >= s.opts.BadActorMinScore {
 		triggers = []string{fmt.Sprintf("composite %.1f ≥ %v", rec.CompositeScore, s.opts.BadActorMinScore)}
 	}
+	if len(ev.maliciousFeeds) > 0 {
+		triggers = append(triggers, "listed on malicious feed "+strings.Join(ev.maliciousFeeds, ", "))
+	}
 	if len(triggers) == 0 {
 		return false, nil
 	}
@@ -374,6 +416,12 @@ func explanation(a answers, components []intel.Component, notes []string) intel.
 			continue
 		}
 		e.Missing = append(e.Missing, p)
+	}
+	if a.geoip != nil {
+		e.Sources = append(e.Sources, intel.GeoIP)
+	}
+	if len(a.feeds) > 0 {
+		e.Sources = append(e.Sources, intel.Feeds)
 	}
 	return e
 }

@@ -77,6 +77,9 @@ type Options struct {
 	// GreyNoiseUnknownPoints is the GreyNoise term for "unknown", which
 	// includes the "not observed" answer. Default 5.
 	GreyNoiseUnknownPoints float64
+	// FeedPoints is the term added once when any malicious blocklist feed
+	// lists the address. Default 25.
+	FeedPoints float64
 
 	// BadActorMinScore is the composite from which an inbound address is a
 	// known bad actor. Default 25.
@@ -109,6 +112,7 @@ func DefaultOptions() Options {
 		PulsePoints:              30,
 		GreyNoiseMaliciousPoints: 20,
 		GreyNoiseUnknownPoints:   5,
+		FeedPoints:               25,
 		BadActorMinScore:         25,
 		OutboundPulsesAbove:      2,
 		OutboundAbuseAbove:       20,
@@ -128,6 +132,7 @@ func (o Options) Validate() error {
 		{"PulsePoints", o.PulsePoints, maxScore},
 		{"GreyNoiseMaliciousPoints", o.GreyNoiseMaliciousPoints, maxScore},
 		{"GreyNoiseUnknownPoints", o.GreyNoiseUnknownPoints, maxScore},
+		{"FeedPoints", o.FeedPoints, maxScore},
 		{"BadActorMinScore", o.BadActorMinScore, maxScore},
 		{"OutboundScoreAbove", o.OutboundScoreAbove, maxScore},
 	}
