@@ -118,6 +118,9 @@ type addressRow struct {
 	Classification      string `json:"classification"`
 	RIOT                bool   `json:"riot"`
 	LikelyFalsePositive bool   `json:"likely_false_positive"`
+	// Feeds names the blocklist feeds that list the address, joined with
+	// ", " because Infinity reads only scalar columns.
+	Feeds string `json:"feeds"`
 }
 
 func newAddressRow(r report.AddressRow) addressRow {
@@ -138,6 +141,7 @@ func newAddressRow(r report.AddressRow) addressRow {
 		Classification:      in.Classification,
 		RIOT:                in.RIOT,
 		LikelyFalsePositive: in.LikelyFalsePositive,
+		Feeds:               strings.Join(in.Feeds, ", "),
 	}
 }
 

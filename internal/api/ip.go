@@ -153,7 +153,7 @@ func (a *API) handleIP(w http.ResponseWriter, r *http.Request) error {
 		Source:     IPSourceCache,
 		Class:      class.String(),
 		Directions: []string{},
-		Intel:      rec,
+		Intel:      rec.WithEmptyLists(),
 	})
 }
 
@@ -186,11 +186,8 @@ func internalIntel(addr netip.Addr) intel.Intel {
 		Classification: "internal",
 		ThreatLevel:    "none",
 		Internal:       true,
-		Providers:      map[intel.Provider]intel.Status{},
 		Explanation: intel.Explanation{
-			Components: []intel.Component{},
-			Sources:    []intel.Provider{},
-			Notes:      []string{"internal address: never sent to providers, score 0"},
+			Notes: []string{"internal address: never sent to providers, score 0"},
 		},
-	}
+	}.WithEmptyLists()
 }

@@ -184,3 +184,22 @@ type Intel struct {
 	Providers   map[Provider]Status `json:"providers"`
 	Explanation Explanation         `json:"explanation"`
 }
+
+// WithEmptyLists returns i with every nil list and map replaced by an empty
+// one, so its JSON has [] and {} where a client expects a list or an object,
+// never null.
+func (i Intel) WithEmptyLists() Intel {
+	if i.Feeds == nil {
+		i.Feeds = []string{}
+	}
+	if i.Providers == nil {
+		i.Providers = map[Provider]Status{}
+	}
+	if i.Explanation.Components == nil {
+		i.Explanation.Components = []Component{}
+	}
+	if i.Explanation.Sources == nil {
+		i.Explanation.Sources = []Provider{}
+	}
+	return i
+}

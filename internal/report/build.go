@@ -158,16 +158,7 @@ func intelFor(a netip.Addr, records map[netip.Addr]intel.Intel) intel.Intel {
 	if rec.IP == "" {
 		rec.IP = a.String()
 	}
-	if rec.Providers == nil {
-		rec.Providers = map[intel.Provider]intel.Status{}
-	}
-	if rec.Explanation.Components == nil {
-		rec.Explanation.Components = []intel.Component{}
-	}
-	if rec.Explanation.Sources == nil {
-		rec.Explanation.Sources = []intel.Provider{}
-	}
-	return rec
+	return rec.WithEmptyLists()
 }
 
 // portAnalysis looks up the observed ports and returns the top ones, the

@@ -36,7 +36,9 @@ func Commit() string {
 }
 
 // UserAgent is the User-Agent header sent to every outside service.
-func UserAgent() string { return "threat-intel/" + Version + " (+https://github.com/threat-intel/threat-intel)" }
+func UserAgent() string {
+	return "threat-intel/" + Version + " (+https://github.com/threat-intel/threat-intel)"
+}
 
 // GoVersion returns the Go version the binary was built with.
 func GoVersion() string { return runtime.Version() }
