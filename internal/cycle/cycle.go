@@ -5,6 +5,7 @@ package cycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -56,7 +57,12 @@ func (r *Runner) Run(ctx context.Context, until time.Time) (Result, error) {
 	started := now()
 
 	obs, err := r.Source.Observe(ctx, until, r.Lookback)
-	if err != nil {
+	var partial source.PartialError
+	switch {
+	case err == nil:
+	case errors.As(err, &partial) && partial.Partial():
+		r.logger().Warn("some inputs could not be read; reporting the rest", "source", r.SourceName, "err", err)
+	default:
 		return Result{Observation: obs}, fmt.Errorf("observing %s: %w", r.SourceName, err)
 	}
 
@@ -88,15 +94,13 @@ func (r *Runner) Run(ctx context.Context, until time.Time) (Result, error) {
 		Source:        r.SourceName,
 		TopPorts:      r.TopPorts,
 	})
-	if r.Log != nil {
-		r.Log.Info("cycle finished",
-			"source", r.SourceName,
-			"blocked", len(obs.Blocked),
-			"outbound", len(obs.Outbound),
-			"ports", len(obs.Ports),
-			"risk", rep.Summary.OverallRiskLevel,
-			"duration_seconds", now().Sub(started).Seconds())
-	}
+	r.logger().Info("cycle finished",
+		"source", r.SourceName,
+		"blocked", len(obs.Blocked),
+		"outbound", len(obs.Outbound),
+		"ports", len(obs.Ports),
+		"risk", rep.Summary.OverallRiskLevel,
+		"duration_seconds", now().Sub(started).Seconds())
 	return Result{Report: rep, Observation: obs, Lookups: lookups}, nil
 }
 
@@ -127,4 +131,11 @@ func lookupFor(lookups map[netip.Addr]intel.Lookup, a netip.Addr) intel.Lookup {
 		return l
 	}
 	return intel.Lookup{Addr: a, Status: map[intel.Provider]intel.Status{}}
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.New(slog.DiscardHandler)
 }

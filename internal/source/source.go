@@ -73,3 +73,12 @@ type PortCount struct {
 	Protocol string // "tcp", "udp" or "sctp"
 	Count    uint64
 }
+
+// PartialError is implemented by errors that come with a usable
+// Observation: some inputs failed, others were read. A cycle reports what
+// was read and logs the error instead of failing.
+type PartialError interface {
+	error
+	// Partial reports whether the Observation holds data despite the error.
+	Partial() bool
+}
