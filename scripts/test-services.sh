@@ -57,8 +57,30 @@ ensure_promtool() {
 	fi
 }
 
+# ensure_victoriametrics starts VictoriaMetrics on 127.0.0.1:8428 with its data
+# in /tmp, unless something already answers /health there. The stack source
+# tests import samples a few minutes old, so a one-day retention covers them.
+ensure_victoriametrics() {
+	command -v victoria-metrics >/dev/null || install_pkg victoria-metrics
+	command -v curl >/dev/null || install_pkg curl
+	local url=http://127.0.0.1:8428
+	if curl -fsS --max-time 2 "$url/health" 2>/dev/null | grep -q OK; then
+		return 0
+	fi
+	log "starting victoria-metrics on 127.0.0.1:8428"
+	local dir=/tmp/threat-intel-victoriametrics
+	mkdir -p "$dir"
+	setsid nohup victoria-metrics -httpListenAddr=127.0.0.1:8428 \
+		-storageDataPath="$dir/data" -retentionPeriod=1d \
+		>"$dir/victoria-metrics.log" 2>&1 </dev/null &
+	wait_for victoria-metrics 30 sh -c "curl -fsS --max-time 2 $url/health | grep -q OK"
+}
+
 if [ -z "${REDIS_TEST_URL:-}" ]; then
 	ensure_redis
 fi
 ensure_promtool
+if [ -z "${VICTORIAMETRICS_TEST_URL:-}" ]; then
+	ensure_victoriametrics
+fi
 log "ready"

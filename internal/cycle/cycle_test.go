@@ -24,7 +24,7 @@ func (f fakeSource) Observe(context.Context, time.Time, time.Duration) (source.O
 
 type partialErr struct{ partial bool }
 
-func (e partialErr) Error() string  { return "one input failed" }
+func (e partialErr) Error() string { return "one input failed" }
 func (e partialErr) Partial() bool { return e.partial }
 
 // recordingEnricher answers every address with an OTX result of 5 pulses

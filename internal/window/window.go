@@ -4,10 +4,10 @@
 // destinations with the hosts behind them, the targeted ports and the
 // interfaces seen.
 //
-// Memory stays bounded however many distinct addresses arrive: each bucket
+// Memory stays bounded however many distinct addresses arrive. Each bucket
 // counts its keys in Space-Saving summaries of at most Config.MaxTracked
-// entries, and the number of distinct blocked sources switches from an exact
-// count to a HyperLogLog estimate once a bucket's summary is full.
+// entries. The number of distinct blocked sources is exact until a bucket's
+// blocked-source summary has to evict, and a HyperLogLog estimate after that.
 package window
 
 import (
@@ -49,7 +49,7 @@ type Window struct {
 // Stats counts what Add did with the events it was given.
 type Stats struct {
 	Added   uint64 // events counted into a bucket
-	Untimed uint64 // events without a timestamp, counted at the newest time
+	Untimed uint64 // events without a timestamp, counted at the newest time or at Config.Now
 	TooOld  uint64 // events dropped because they are older than the maximum lookback
 	Future  uint64 // events dated after Config.Now, counted at Now
 }
