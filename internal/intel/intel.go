@@ -42,6 +42,9 @@ const (
 	StatusSkippedRateLimited Status = "skipped: rate limited"
 	StatusSkippedDisabled    Status = "skipped: disabled"
 	StatusSkippedInternal    Status = "skipped: internal"
+	// StatusNotCached marks a provider with no cached answer in a
+	// cache-only lookup, which never calls a provider.
+	StatusNotCached Status = "not cached"
 )
 
 // Failed returns the status of a lookup that failed for the given reason.
