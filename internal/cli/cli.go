@@ -15,7 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/threat-intel/threat-intel/internal/config"
+	"github.com/threat-intel/threat-intel/internal/service"
 	"github.com/threat-intel/threat-intel/internal/version"
 )
 
@@ -68,6 +71,7 @@ func init() {
 		{name: "report", summary: "run one cycle on the configured source and print the report", usage: "[--filterlog FILE…] [flags] [FILE…]", run: runReport, flags: reportFlags},
 		{name: "parse", summary: "parse firewall log lines and print each as JSON, for checking what the parser sees", usage: "[flags] FILE… (- for stdin)", run: runParse, flags: parseFlags},
 		{name: "lookup", summary: "enrich and score the given addresses, cache first, and print one row each", usage: "[flags] IP…", run: runLookup, flags: lookupFlags},
+		{name: "serve", summary: "run the service: a cycle at start-up and every ENRICHMENT_INTERVAL_SECONDS, the HTTP API and /metrics", usage: "[flags]", run: runServe},
 		{name: "version", summary: "print the version, commit and Go version", run: runVersion},
 	}
 }
@@ -203,4 +207,16 @@ func osEnv() Env {
 // Main runs the command line of the current process.
 func Main(ctx context.Context) int {
 	return Run(ctx, os.Args[1:], osEnv())
+}
+
+// pipelineOptions returns the options every scoring command opens its
+// pipeline with. Metrics go to a registry nobody scrapes.
+func (c *invocation) pipelineOptions(storeOptional bool) service.PipelineOptions {
+	return service.PipelineOptions{
+		Config:        c.cfg,
+		Logger:        c.log,
+		Now:           c.env.Now,
+		Registerer:    prometheus.NewRegistry(),
+		StoreOptional: storeOptional,
+	}
 }

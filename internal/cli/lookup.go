@@ -10,10 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/threat-intel/threat-intel/internal/intel"
 	"github.com/threat-intel/threat-intel/internal/scoring"
+	"github.com/threat-intel/threat-intel/internal/service"
 )
 
 func lookupFlags(fs *flag.FlagSet, c *invocation) {
@@ -36,7 +35,7 @@ func runLookup(ctx context.Context, c *invocation) int {
 		addrs = append(addrs, a.WithZone(""))
 	}
 
-	p, err := c.openPipeline(ctx, prometheus.NewRegistry(), false)
+	p, err := service.OpenPipeline(ctx, c.pipelineOptions(false))
 	if err != nil {
 		fmt.Fprintf(c.env.Stderr, "threat-intel lookup: %v\n", err)
 		return exitFail
@@ -47,10 +46,10 @@ func runLookup(ctx context.Context, c *invocation) int {
 	if c.outbound {
 		dir = scoring.Outbound
 	}
-	lookups := p.engine.Enrich(ctx, addrs)
+	lookups := p.Engine.Enrich(ctx, addrs)
 	records := make([]intel.Intel, len(addrs))
 	for i, a := range addrs {
-		records[i] = p.scorer.Score(lookups[a], dir).WithEmptyLists()
+		records[i] = p.Scorer.Score(lookups[a], dir).WithEmptyLists()
 	}
 
 	if c.json {

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/threat-intel/threat-intel/internal/cycle"
 	"github.com/threat-intel/threat-intel/internal/filterlog"
 
 	"github.com/threat-intel/threat-intel/internal/netclass"
 	"github.com/threat-intel/threat-intel/internal/report"
+	"github.com/threat-intel/threat-intel/internal/service"
 	"github.com/threat-intel/threat-intel/internal/source"
 	"github.com/threat-intel/threat-intel/internal/source/filelog"
 	"github.com/threat-intel/threat-intel/internal/window"
@@ -99,23 +99,23 @@ func (c *invocation) fileSource() (*filelog.Source, error) {
 // cleanup releases what the runner opened. A store that cannot be opened
 // only leaves the providers out: the report is still made.
 func (c *invocation) newRunner(ctx context.Context, src source.Source, name string) (*cycle.Runner, func(), error) {
-	p, err := c.openPipeline(ctx, prometheus.NewRegistry(), true)
+	p, err := service.OpenPipeline(ctx, c.pipelineOptions(true))
 	if err != nil {
 		return nil, nil, err
 	}
 	r := &cycle.Runner{
 		Source:     src,
 		SourceName: name,
-		Scorer:     p.scorer,
-		Catalog:    p.catalog,
+		Scorer:     p.Scorer,
+		Catalog:    p.Catalog,
 		Lookback:   time.Duration(c.cfg.LookbackHours) * time.Hour,
 		TopPorts:   c.cfg.TopPorts,
 		Now:        c.env.Now,
 		Log:        c.log,
 	}
 	// A nil *enrich.Engine must not become a non-nil interface value.
-	if p.engine != nil {
-		r.Enricher = p.engine
+	if p.Engine != nil {
+		r.Enricher = p.Engine
 	}
 	return r, func() { p.Close() }, nil
 }

@@ -25,12 +25,19 @@ type Enricher interface {
 	Enrich(ctx context.Context, addrs []netip.Addr) map[netip.Addr]intel.Lookup
 }
 
+// Narrator writes the analyst's narrative of a finished report. It never
+// fails: a model that fails is replaced by a deterministic text.
+type Narrator interface {
+	Narrate(ctx context.Context, r report.Report) report.Narrative
+}
+
 // Runner holds what a cycle needs. Enricher may be nil: every address is
 // then scored with no provider answer.
 type Runner struct {
 	Source     source.Source
 	SourceName string
 	Enricher   Enricher
+	Narrator   Narrator // nil leaves the narrative unavailable
 	Scorer     *scoring.Scorer
 	Catalog    *ports.Catalog
 	Lookback   time.Duration
@@ -94,6 +101,11 @@ func (r *Runner) Run(ctx context.Context, until time.Time) (Result, error) {
 		Source:        r.SourceName,
 		TopPorts:      r.TopPorts,
 	})
+	// The narrative comes last, after the source answered, so a failed
+	// cycle never spends model tokens.
+	if r.Narrator != nil {
+		rep.Narrative = r.Narrator.Narrate(ctx, rep)
+	}
 	r.logger().Info("cycle finished",
 		"source", r.SourceName,
 		"blocked", len(obs.Blocked),

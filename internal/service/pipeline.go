@@ -1,4 +1,8 @@
-package cli
+// Package service assembles threat-intel from its configuration: the
+// pipeline every command shares (store, enrichment, local intelligence,
+// scoring, ports) and the long-running service with its event source,
+// scheduler, HTTP API and metrics.
+package service
 
 import (
 	"context"
@@ -7,8 +11,12 @@ import (
 	"os"
 	"strings"
 
+	"log/slog"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/threat-intel/threat-intel/internal/config"
 	"github.com/threat-intel/threat-intel/internal/enrich"
 	"github.com/threat-intel/threat-intel/internal/feeds"
 	"github.com/threat-intel/threat-intel/internal/geoip"
@@ -18,25 +26,41 @@ import (
 	"github.com/threat-intel/threat-intel/internal/store"
 )
 
-// pipeline holds what every command that scores addresses shares: the
+// Pipeline holds what every command that scores addresses shares: the
 // store, the enrichment engine with its local sources, the scorer and the
 // port catalog.
-type pipeline struct {
-	classifier *netclass.Classifier
-	store      store.Store // nil when it could not be opened and that was allowed
-	engine     *enrich.Engine
-	geoip      *geoip.Reader
-	feeds      *feeds.Manager
-	scorer     *scoring.Scorer
-	catalog    *ports.Catalog
+type Pipeline struct {
+	Classifier *netclass.Classifier
+	Store      store.Store    // nil when it could not be opened and that was allowed
+	Engine     *enrich.Engine // nil exactly when Store is nil
+	GeoIP      *geoip.Reader  // nil when no database is configured
+	Feeds      *feeds.Manager // nil when no feed is configured
+	Scorer     *scoring.Scorer
+	Catalog    *ports.Catalog
 }
 
-// openPipeline builds the pipeline from the configuration and registers its
-// metrics on reg. When storeOptional is true, a store that cannot be opened
-// is logged and enrichment is left out instead of failing the command.
-func (c *invocation) openPipeline(ctx context.Context, reg prometheus.Registerer, storeOptional bool) (*pipeline, error) {
-	cfg := c.cfg
-	p := &pipeline{classifier: netclass.New(cfg.OwnPrefixes)}
+// PipelineOptions configures OpenPipeline.
+type PipelineOptions struct {
+	Config *config.Config
+	Logger *slog.Logger
+	Now    func() time.Time // nil means time.Now
+	// Registerer receives the provider metrics.
+	Registerer prometheus.Registerer
+	// StoreOptional, when true, logs a store that cannot be opened and
+	// leaves the providers out instead of failing.
+	StoreOptional bool
+}
+
+// OpenPipeline builds the pipeline from the configuration.
+func OpenPipeline(ctx context.Context, o PipelineOptions) (*Pipeline, error) {
+	cfg := o.Config
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Pipeline{Classifier: netclass.New(cfg.OwnPrefixes)}
 
 	opts := scoring.DefaultOptions()
 	opts.BadActorMinScore = cfg.BadActorMinScore
@@ -45,38 +69,38 @@ func (c *invocation) openPipeline(ctx context.Context, reg prometheus.Registerer
 	if err != nil {
 		return nil, fmt.Errorf("scoring settings: %w", err)
 	}
-	p.scorer = scorer
+	p.Scorer = scorer
 
-	if p.catalog, err = ports.Load(cfg.DataDir); err != nil {
+	if p.Catalog, err = ports.Load(cfg.DataDir); err != nil {
 		return nil, err
 	}
 
-	local, err := p.openLocal(ctx, c)
+	local, err := p.openLocal(ctx, o)
 	if err != nil {
 		p.Close()
 		return nil, err
 	}
 
-	st, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, RedisURL: cfg.RedisURL, Logger: c.log})
+	st, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, RedisURL: cfg.RedisURL, Logger: o.Logger})
 	if err != nil {
-		if !storeOptional {
+		if !o.StoreOptional {
 			p.Close()
 			return nil, err
 		}
-		c.log.Warn("store unavailable: no provider lookups this run, local intelligence only", "err", err)
+		o.Logger.Warn("store unavailable: no provider lookups this run, local intelligence only", "err", err)
 	}
-	p.store = st
+	p.Store = st
 
 	if st != nil {
-		p.engine, err = enrich.New(enrich.Options{
+		p.Engine, err = enrich.New(enrich.Options{
 			Providers:   enrich.ProvidersFromConfig(cfg),
 			Store:       st,
-			Classifier:  p.classifier,
+			Classifier:  p.Classifier,
 			Limits:      enrich.LimitsFromConfig(cfg),
 			Concurrency: cfg.Concurrency,
-			Now:         c.env.Now,
-			Logger:      c.log,
-			Registerer:  reg,
+			Now:         o.Now,
+			Logger:      o.Logger,
+			Registerer:  o.Registerer,
 			Local:       local,
 		})
 		if err != nil {
@@ -90,8 +114,8 @@ func (c *invocation) openPipeline(ctx context.Context, reg prometheus.Registerer
 // openLocal opens the MaxMind-format databases and loads the feeds. A feed
 // that cannot be fetched is logged and skipped; a bad database path or feed
 // definition is an error.
-func (p *pipeline) openLocal(ctx context.Context, c *invocation) ([]enrich.LocalSource, error) {
-	cfg := c.cfg
+func (p *Pipeline) openLocal(ctx context.Context, o PipelineOptions) ([]enrich.LocalSource, error) {
+	cfg := o.Config
 	var local []enrich.LocalSource
 
 	if cfg.GeoIPASNDB != "" || cfg.GeoIPCountryDB != "" {
@@ -99,7 +123,7 @@ func (p *pipeline) openLocal(ctx context.Context, c *invocation) ([]enrich.Local
 		if err != nil {
 			return nil, err
 		}
-		p.geoip = r
+		p.GeoIP = r
 		local = append(local, enrich.FromGeoIP(r))
 	}
 
@@ -112,14 +136,14 @@ func (p *pipeline) openLocal(ctx context.Context, c *invocation) ([]enrich.Local
 		if err != nil {
 			return nil, fmt.Errorf("invalid FEEDS: %w", err)
 		}
-		m, err := feeds.New(configs, feeds.Options{Logger: c.log, Now: c.env.Now})
+		m, err := feeds.New(configs, feeds.Options{Logger: o.Logger, Now: o.Now})
 		if err != nil {
 			return nil, fmt.Errorf("invalid FEEDS: %w", err)
 		}
 		if err := m.Refresh(ctx); err != nil {
-			c.log.Warn("some feeds could not be loaded; using the others", "err", err)
+			o.Logger.Warn("some feeds could not be loaded; using the others", "err", err)
 		}
-		p.feeds = m
+		p.Feeds = m
 		local = append(local, enrich.FromFeeds(m))
 	}
 	return local, nil
@@ -139,13 +163,13 @@ func feedSpec(v string) (string, error) {
 }
 
 // Close releases the store and the databases.
-func (p *pipeline) Close() error {
+func (p *Pipeline) Close() error {
 	var errs []error
-	if p.store != nil {
-		errs = append(errs, p.store.Close())
+	if p.Store != nil {
+		errs = append(errs, p.Store.Close())
 	}
-	if p.geoip != nil {
-		errs = append(errs, p.geoip.Close())
+	if p.GeoIP != nil {
+		errs = append(errs, p.GeoIP.Close())
 	}
 	return errors.Join(errs...)
 }
