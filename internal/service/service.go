@@ -60,7 +60,7 @@ type Service struct {
 	server   *http.Server
 	listener net.Listener
 
-	holder    string // lease holder name, "" without a lease
+	holder string // lease holder name, "" without a lease
 
 	mu        sync.Mutex
 	current   *report.Report // the report being served, nil before the first
