@@ -132,7 +132,10 @@ func (w *Window) classify(ev *filterlog.Event) eventKind {
 	case filterlog.ActionPass:
 		dstPublic := classifier.IsPublic(ev.Dst)
 		kind.outbound = wanSide && ev.Direction == filterlog.DirectionOut && dstPublic
-		kind.internalSource = dstPublic && classifier.IsInternal(ev.Src)
+		// Only lines logged inbound on the sending host's interface come
+		// before NAT. The outbound line on the WAN carries the translated
+		// address, which OWN_PREFIXES may make look internal.
+		kind.internalSource = dstPublic && ev.Direction == filterlog.DirectionIn && classifier.IsInternal(ev.Src)
 	}
 	return kind
 }

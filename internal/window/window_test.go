@@ -243,6 +243,27 @@ func TestInternalAndNATSources(t *testing.T) {
 	}
 }
 
+// TestOwnWANAddressIsNotAnInternalSource covers a WAN address listed in
+// OWN_PREFIXES: the post-NAT line on the WAN is outbound, not a sender
+// behind the firewall.
+func TestOwnWANAddressIsNotAnInternalSource(t *testing.T) {
+	at := base.Add(-time.Minute)
+	dst := "203.0.113.50"
+	own := netclass.New([]netip.Prefix{netip.MustParsePrefix("198.51.100.0/28")})
+	w := newWindow(t, Config{Classifier: own, WANInterfaces: []string{"igb0"}})
+
+	w.Add(event(at, "igb1", actPass, dirIn, "192.168.1.10", dst))
+	w.Add(event(at, "igb0", actPass, dirOut, "198.51.100.1", dst))
+
+	obs := w.Snapshot(base, time.Hour)
+	if len(obs.Outbound) != 1 {
+		t.Fatalf("Outbound = %+v, want one destination", obs.Outbound)
+	}
+	if want := addrs("192.168.1.10"); !slices.Equal(obs.Outbound[0].InternalSources, want) {
+		t.Errorf("InternalSources = %v, want only the LAN host %v", obs.Outbound[0].InternalSources, want)
+	}
+}
+
 func TestInternalSourcesCap(t *testing.T) {
 	at := base.Add(-time.Minute)
 	dst := "203.0.113.60"
