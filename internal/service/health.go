@@ -39,6 +39,9 @@ func (s *Service) health() api.Health {
 			}
 		}
 	}
+	if s.stack != nil {
+		reasons = append(reasons, s.stack.DownReasons()...)
+	}
 	if s.pipeline.GeoIP != nil {
 		if err := s.pipeline.GeoIP.LastError(); err != nil {
 			reasons = append(reasons, fmt.Sprintf("GeoIP database: %v", err))

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +29,7 @@ import (
 	"github.com/threat-intel/threat-intel/internal/scoring"
 	"github.com/threat-intel/threat-intel/internal/source"
 	"github.com/threat-intel/threat-intel/internal/source/live"
+	"github.com/threat-intel/threat-intel/internal/source/stack"
 	"github.com/threat-intel/threat-intel/internal/store"
 	"github.com/threat-intel/threat-intel/internal/window"
 )
@@ -52,7 +55,8 @@ type Service struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	pipeline *Pipeline
-	live     *live.Source // nil with another source
+	live     *live.Source  // nil with another source
+	stack    *stack.Source // nil with another source
 	runner   *cycle.Runner
 	sched    *scheduler.Scheduler
 	api      *api.API
@@ -60,7 +64,8 @@ type Service struct {
 	server   *http.Server
 	listener net.Listener
 
-	holder string // lease holder name, "" without a lease
+	holder  string // lease holder name, "" without a lease
+	trigger chan struct{}
 
 	mu        sync.Mutex
 	current   *report.Report // the report being served, nil before the first
@@ -92,7 +97,11 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		return nil, err
 	}
 
-	s.metrics, err = metrics.New(reg, metrics.Options{SkipReasons: filterlog.SkipReasons(), Sources: []string{name}})
+	sources := []string{name}
+	if s.stack != nil {
+		sources = []string{stack.BackendMetrics, stack.BackendLogs}
+	}
+	s.metrics, err = metrics.New(reg, metrics.Options{SkipReasons: filterlog.SkipReasons(), Sources: sources})
 	if err != nil {
 		p.Close()
 		return nil, fmt.Errorf("registering metrics: %w", err)
@@ -120,7 +129,8 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		Classifier:   p.Classifier,
 	})
 
-	sched := scheduler.Options{Interval: cfg.Interval, Timeout: cfg.CycleTimeout, Job: s.runCycle, Log: log}
+	s.trigger = make(chan struct{}, 1)
+	sched := scheduler.Options{Interval: cfg.Interval, Timeout: cfg.CycleTimeout, Job: s.runCycle, Log: log, Trigger: s.trigger}
 	if cfg.RedisURL != "" {
 		// Replicas sharing Redis take turns through a lease. The holder is
 		// the host name, which a restarted process keeps, so a restart does
@@ -228,6 +238,7 @@ func (s *Service) Run(ctx context.Context) error {
 		wg.Go(func() { s.pipeline.Feeds.Run(ctx) })
 	}
 	wg.Go(func() { s.sched.Run(ctx) })
+	wg.Go(func() { s.forwardHangups(ctx) })
 
 	s.log.Info("threat-intel started", "listen", ln.Addr().String(), "source", s.runner.SourceName,
 		"interval_seconds", s.cfg.Interval.Seconds())
@@ -254,6 +265,26 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("threat-intel stopped")
 	return runErr
+}
+
+// forwardHangups runs a cycle now when the process receives SIGHUP, as
+// operators expect of a daemon, without waiting for the interval.
+func (s *Service) forwardHangups(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			s.log.Info("SIGHUP received: running a cycle now")
+			select {
+			case s.trigger <- struct{}{}:
+			default: // a cycle is already pending
+			}
+		}
+	}
 }
 
 // runCycle is the scheduled job: one cycle, then publish, persist and

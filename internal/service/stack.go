@@ -1,12 +1,41 @@
 package service
 
 import (
-	"errors"
+	"time"
 
 	"github.com/threat-intel/threat-intel/internal/source"
+	"github.com/threat-intel/threat-intel/internal/source/stack"
 )
 
 // openStack returns the VictoriaMetrics and Loki source.
 func (s *Service) openStack() (source.Source, string, error) {
-	return nil, "", errors.New("VICTORIAMETRICS_URL is set, but this build reads events only from FILTERLOG_PATH and SYSLOG_LISTEN")
+	cfg := s.cfg
+	src, err := stack.New(stack.Config{
+		VictoriaMetricsURL: cfg.VictoriaMetricsURL,
+		LokiURL:            cfg.LokiURL,
+		LokiSelector:       cfg.LokiSelector,
+		Timeout:            cfg.QueryTimeout,
+		TopBlocked:         cfg.TopBlockedIPs,
+		TopOutbound:        cfg.TopOutboundIPs,
+		TopPorts:           cfg.TopPorts,
+		WANInterfaces:      cfg.WANInterfaces,
+		OwnPrefixes:        cfg.OwnPrefixes,
+		Observer:           queryObserver{s},
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	s.stack = src
+	return src, stack.BackendMetrics, nil
+}
+
+// queryObserver records each stack query's duration and error. The
+// metrics are registered after the source is built, so it reads them from
+// the service when a query ends.
+type queryObserver struct{ s *Service }
+
+func (o queryObserver) QueryDone(backend, _ string, d time.Duration, err error) {
+	if m := o.s.metrics; m != nil {
+		m.ObserveSourceQuery(backend, d, err)
+	}
 }
