@@ -136,3 +136,21 @@ func (c *Config) Secrets() []string {
 	}
 	return out
 }
+
+// Variable describes one setting for documentation and checks.
+type Variable struct {
+	Env     string // environment variable
+	Flag    string // command-line flag, without dashes
+	Default string // "" when the setting has no default
+	Help    string
+	Secret  bool
+}
+
+// Variables lists every setting in --help order.
+func Variables() []Variable {
+	out := make([]Variable, len(settings))
+	for i, s := range settings {
+		out[i] = Variable{Env: s.env, Flag: s.flag, Default: s.def, Help: s.help, Secret: s.secret}
+	}
+	return out
+}
