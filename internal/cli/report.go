@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/threat-intel/threat-intel/internal/cycle"
 	"github.com/threat-intel/threat-intel/internal/filterlog"
 
@@ -103,7 +105,13 @@ func (c *invocation) newRunner(ctx context.Context, src source.Source, name stri
 	if err != nil {
 		return nil, nil, err
 	}
+	narrator, err := service.NewNarrator(c.cfg, c.log, prometheus.NewRegistry())
+	if err != nil {
+		p.Close()
+		return nil, nil, err
+	}
 	r := &cycle.Runner{
+		Narrator:   narrator,
 		Source:     src,
 		SourceName: name,
 		Scorer:     p.Scorer,

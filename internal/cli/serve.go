@@ -11,7 +11,7 @@ func runServe(ctx context.Context, c *invocation) int {
 	if len(c.args) > 0 {
 		c.cfg.FilterlogPaths = append(c.cfg.FilterlogPaths, c.args...)
 	}
-	svc, err := service.New(ctx, service.Options{Config: c.cfg, Logger: c.log, Narrator: c.narrator()})
+	svc, err := service.New(ctx, service.Options{Config: c.cfg, Logger: c.log})
 	if err != nil {
 		fmt.Fprintf(c.env.Stderr, "threat-intel serve: %v\n", err)
 		return exitUsage

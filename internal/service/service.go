@@ -44,8 +44,8 @@ type Options struct {
 	// Listener, when set, is served instead of listening on
 	// Config.ListenAddr; tests pass one on 127.0.0.1:0.
 	Listener net.Listener
-	// Narrator writes the narrative of each report. Nil leaves it
-	// unavailable.
+	// Narrator writes the narrative of each report. Nil means the one the
+	// configuration selects.
 	Narrator cycle.Narrator
 }
 
@@ -105,6 +105,13 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if err != nil {
 		p.Close()
 		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
+
+	if o.Narrator == nil {
+		if o.Narrator, err = NewNarrator(cfg, log, reg); err != nil {
+			p.Close()
+			return nil, err
+		}
 	}
 
 	s.runner = &cycle.Runner{
