@@ -70,6 +70,7 @@ func init() {
 	commands = []command{
 		{name: "report", summary: "run one cycle on the configured source and print the report", usage: "[--filterlog FILE…] [flags] [FILE…]", run: runReport, flags: reportFlags},
 		{name: "parse", summary: "parse firewall log lines and print each as JSON, for checking what the parser sees", usage: "[flags] FILE… (- for stdin)", run: runParse, flags: parseFlags},
+		{name: "healthcheck", summary: "ask the running service on LISTEN_ADDR for /health; exit 0 when it answers", usage: "[flags]", run: runHealthcheck},
 		{name: "lookup", summary: "enrich and score the given addresses, cache first, and print one row each", usage: "[flags] IP…", run: runLookup, flags: lookupFlags},
 		{name: "serve", summary: "run the service: a cycle at start-up and every ENRICHMENT_INTERVAL_SECONDS, the HTTP API and /metrics", usage: "[flags]", run: runServe},
 		{name: "version", summary: "print the version, commit and Go version", run: runVersion},

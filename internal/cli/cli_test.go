@@ -6,6 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -418,6 +421,37 @@ func TestUsage(t *testing.T) {
 			}
 			if out := r.stdout + r.stderr; !strings.Contains(out, tt.want) {
 				t.Errorf("output does not contain %q:\n%s", tt.want, out)
+			}
+		})
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	_, port, _ := net.SplitHostPort(addr)
+
+	tests := []struct {
+		name     string
+		listen   string
+		wantCode int
+	}{
+		{"answering service", addr, exitOK},
+		{"wildcard listen address", "0.0.0.0:" + port, exitOK},
+		{"nothing listening", "127.0.0.1:1", exitFail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, "", []string{"LISTEN_ADDR=" + tt.listen}, "healthcheck")
+			if r.code != tt.wantCode {
+				t.Errorf("exit %d, want %d; stderr %s", r.code, tt.wantCode, r.stderr)
 			}
 		})
 	}
