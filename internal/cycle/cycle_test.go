@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/threat-intel/threat-intel/internal/intel"
+	"github.com/threat-intel/threat-intel/internal/report"
 	"github.com/threat-intel/threat-intel/internal/scoring"
 	"github.com/threat-intel/threat-intel/internal/source"
 )
@@ -53,6 +54,14 @@ func observation() source.Observation {
 		DistinctBlocked: 2,
 		Outbound:        []source.Outbound{{Addr: both, Count: 7}, {Addr: server, Count: 2}},
 	}
+}
+
+// countingNarrator counts the narratives it is asked for.
+type countingNarrator struct{ calls int }
+
+func (n *countingNarrator) Narrate(_ context.Context, r report.Report) report.Narrative {
+	n.calls++
+	return report.Narrative{Available: true, Provider: "test", RiskLevel: r.Summary.OverallRiskLevel}
 }
 
 func newRunner(t *testing.T, src source.Source, e Enricher) *Runner {
@@ -109,12 +118,21 @@ func TestRunSourceErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &recordingEnricher{}
-			res, err := newRunner(t, fakeSource{obs: observation(), err: tt.err}, e).Run(context.Background(), time.Time{})
+			n := &countingNarrator{}
+			r := newRunner(t, fakeSource{obs: observation(), err: tt.err}, e)
+			r.Narrator = n
+			res, err := r.Run(context.Background(), time.Time{})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("error = %v, wantErr %v", err, tt.wantErr)
 			}
 			if tt.wantErr && len(e.asked) != 0 {
 				t.Errorf("a failed cycle enriched %d addresses", len(e.asked))
+			}
+			if tt.wantErr && n.calls != 0 {
+				t.Errorf("a failed cycle asked for %d narratives, want none: no tokens on a failed cycle", n.calls)
+			}
+			if !tt.wantErr && (n.calls != 1 || !res.Report.Narrative.Available) {
+				t.Errorf("narratives asked %d, narrative %+v; want one, in the report", n.calls, res.Report.Narrative)
 			}
 			if !tt.wantErr && len(res.Report.BlockedIPs) != 2 {
 				t.Errorf("partial cycle reported %d blocked addresses, want 2", len(res.Report.BlockedIPs))

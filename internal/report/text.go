@@ -349,7 +349,7 @@ func (t *textWriter) more(n int) {
 }
 
 func (t *textWriter) legend() {
-	t.paragraph("Flags: BAD known bad actor, FP likely false positive, RIOT known benign service (GreyNoise RIOT).", "", "")
+	t.paragraph("Flags: BAD known bad actor, FP likely false positive, RIOT known benign service (GreyNoise RIOT), feed:NAME listed on that blocklist feed.", "", "")
 }
 
 // column describes one table column.
@@ -480,13 +480,20 @@ func flagsText(r AddressRow) string {
 	if r.Intel.RIOT {
 		flags = append(flags, "RIOT")
 	}
+	for _, feed := range r.Intel.Feeds {
+		flags = append(flags, "feed:"+feed)
+	}
 	return strings.Join(flags, " ")
 }
 
-// orgText names the network of an address: the organisation, else the AS
-// name, else "-".
+// orgText names the network of an address: the AS number, then the
+// organisation or else the AS name, or "-" when nothing is known.
 func orgText(r AddressRow) string {
-	return orDash(cmp.Or(r.Intel.Org, r.Intel.ASName))
+	name := cmp.Or(r.Intel.Org, r.Intel.ASName)
+	if r.Intel.ASN != "" {
+		return strings.TrimSpace(r.Intel.ASN + " " + name)
+	}
+	return orDash(name)
 }
 
 // sourcesText shows the first two internal sources and how many more there

@@ -128,7 +128,7 @@ func TestWriteTextFitsNarrowerWidth(t *testing.T) {
 
 	got := renderText(t, in, TextOptions{Width: 90})
 	checkWidth(t, got, 90)
-	if !strings.Contains(got, "Example Hosting Example Hos…") {
+	if !strings.Contains(got, "AS64500 Example Hosting Exa…") {
 		t.Errorf("long org not truncated with …:\n%s", got)
 	}
 }
