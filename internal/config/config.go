@@ -73,6 +73,11 @@ type Config struct {
 	OpenAIModel      string
 	LLMTimeout       time.Duration
 
+	// Blocklist.
+	BlocklistMinLevel   string
+	BlocklistTTL        time.Duration
+	BlocklistMaxEntries int
+
 	// Guardrails shared by the narrative and the blocklist.
 	Allowlist    []netip.Prefix
 	DNSResolvers []netip.Prefix

@@ -162,6 +162,19 @@ var settings = []setting{
 	{env: "LLM_TIMEOUT_SECONDS", flag: "llm-timeout-seconds", def: "60", help: "timeout of one narrative request to the model, in seconds",
 		apply: secondsIn(func(c *Config) *time.Duration { return &c.LLMTimeout }, 1, 600)},
 
+	{env: "BLOCKLIST_MIN_LEVEL", flag: "blocklist-min-level", def: "high", help: "lowest threat level of a known bad actor put on /api/blocklist.txt: low, medium, high or critical",
+		apply: oneOf(func(c *Config) *string { return &c.BlocklistMinLevel }, "low", "medium", "high", "critical")},
+	{env: "BLOCKLIST_TTL_HOURS", flag: "blocklist-ttl-hours", def: "24", help: "hours an address stays on the blocklist after it was last seen as a bad actor",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 || n > 24*365 {
+				return fmt.Errorf("want a whole number of hours from 1 to 8760")
+			}
+			c.BlocklistTTL = time.Duration(n) * time.Hour
+			return nil
+		}},
+	{env: "BLOCKLIST_MAX_ENTRIES", flag: "blocklist-max-entries", def: "5000", help: "most addresses on the blocklist; the highest-scoring and most recently seen are kept",
+		apply: intIn(func(c *Config) *int { return &c.BlocklistMaxEntries }, 1, 1_000_000, "a whole number")},
 	{env: "ALLOWLIST", flag: "allowlist", help: "comma-separated addresses or CIDR prefixes never recommended for blocking nor put on the blocklist",
 		apply: prefixes(func(c *Config) *[]netip.Prefix { return &c.Allowlist })},
 	{env: "DNS_RESOLVERS", flag: "dns-resolvers", help: "comma-separated addresses of the resolvers you use; never put on the blocklist",

@@ -40,6 +40,7 @@ var (
 	allBuckets   = [][]byte{bucketCache, bucketBudget, bucketReport, bucketLock}
 
 	reportLastKey = []byte("last")
+	blocklistKey  = []byte("blocklist")
 )
 
 // boltStore is the embedded store: one bbolt file, locked by one process.
@@ -295,36 +296,55 @@ func encodeCount(n uint64) []byte {
 }
 
 func (s *boltStore) SaveReport(ctx context.Context, report []byte) error {
+	return s.saveDocument(ctx, reportLastKey, "the report", report)
+}
+
+func (s *boltStore) LoadReport(ctx context.Context) ([]byte, error) {
+	return s.loadDocument(ctx, reportLastKey, "the report")
+}
+
+func (s *boltStore) SaveBlocklist(ctx context.Context, data []byte) error {
+	return s.saveDocument(ctx, blocklistKey, "the blocklist", data)
+}
+
+func (s *boltStore) LoadBlocklist(ctx context.Context) ([]byte, error) {
+	return s.loadDocument(ctx, blocklistKey, "the blocklist")
+}
+
+// saveDocument replaces the document under key in the report bucket; what
+// names it in errors.
+func (s *boltStore) saveDocument(ctx context.Context, key []byte, what string, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketReport).Put(reportLastKey, report)
+		return tx.Bucket(bucketReport).Put(key, data)
 	})
 	if err != nil {
-		return fmt.Errorf("saving the report in %q: %w", s.path, err)
+		return fmt.Errorf("saving %s in %q: %w", what, s.path, err)
 	}
 	return nil
 }
 
-func (s *boltStore) LoadReport(ctx context.Context) ([]byte, error) {
+// loadDocument returns the document under key, or ErrNotFound.
+func (s *boltStore) loadDocument(ctx context.Context, key []byte, what string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var report []byte
+	var data []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketReport).Get(reportLastKey); v != nil {
-			report = bytes.Clone(v)
+		if v := tx.Bucket(bucketReport).Get(key); v != nil {
+			data = bytes.Clone(v)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("loading the report from %q: %w", s.path, err)
+		return nil, fmt.Errorf("loading %s from %q: %w", what, s.path, err)
 	}
-	if report == nil {
+	if data == nil {
 		return nil, ErrNotFound
 	}
-	return report, nil
+	return data, nil
 }
 
 func (s *boltStore) TryLock(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {

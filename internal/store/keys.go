@@ -78,6 +78,9 @@ func checkLimit(provider intel.Provider, limit int) error {
 
 const reportKey = "report:last"
 
+// blocklistRedisKey holds the blocklist membership, shared by replicas.
+const blocklistRedisKey = "blocklist"
+
 func lockKey(name string) (string, error) {
 	if err := checkName("lock", name); err != nil {
 		return "", err

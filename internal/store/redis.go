@@ -340,31 +340,50 @@ func (s *redisStore) ExhaustBudget(ctx context.Context, provider intel.Provider,
 }
 
 func (s *redisStore) SaveReport(ctx context.Context, report []byte) error {
+	return s.saveDocument(ctx, reportKey, "the report", report)
+}
+
+func (s *redisStore) LoadReport(ctx context.Context) ([]byte, error) {
+	return s.loadDocument(ctx, reportKey, "the report")
+}
+
+func (s *redisStore) SaveBlocklist(ctx context.Context, data []byte) error {
+	return s.saveDocument(ctx, blocklistRedisKey, "the blocklist", data)
+}
+
+func (s *redisStore) LoadBlocklist(ctx context.Context) ([]byte, error) {
+	return s.loadDocument(ctx, blocklistRedisKey, "the blocklist")
+}
+
+// saveDocument replaces the document under key, with no expiry; what names
+// it in errors.
+func (s *redisStore) saveDocument(ctx context.Context, key, what string, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
 	defer cancel()
-	if err := s.client.Set(ctx, s.prefix+reportKey, report, 0).Err(); err != nil {
-		return s.fail("saving the report", err)
+	if err := s.client.Set(ctx, s.prefix+key, data, 0).Err(); err != nil {
+		return s.fail("saving "+what, err)
 	}
 	return nil
 }
 
-func (s *redisStore) LoadReport(ctx context.Context) ([]byte, error) {
+// loadDocument returns the document under key, or ErrNotFound.
+func (s *redisStore) loadDocument(ctx context.Context, key, what string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
 	defer cancel()
-	report, err := s.client.Get(ctx, s.prefix+reportKey).Bytes()
+	data, err := s.client.Get(ctx, s.prefix+key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, s.fail("loading the report", err)
+		return nil, s.fail("loading "+what, err)
 	}
-	return report, nil
+	return data, nil
 }
 
 func (s *redisStore) TryLock(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {

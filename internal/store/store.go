@@ -116,6 +116,12 @@ type Store interface {
 	// LoadReport returns the last report, or ErrNotFound when none was saved.
 	LoadReport(ctx context.Context) ([]byte, error)
 
+	// SaveBlocklist replaces the stored blocklist membership.
+	SaveBlocklist(ctx context.Context, data []byte) error
+	// LoadBlocklist returns the stored blocklist membership, or ErrNotFound
+	// when none was saved.
+	LoadBlocklist(ctx context.Context) ([]byte, error)
+
 	// TryLock acquires the lease name for holder for ttl. It returns true
 	// when the lease was free, had expired or was already held by holder,
 	// in which case the lease is renewed for ttl. On any error it returns

@@ -410,6 +410,27 @@ func testStore(t *testing.T, newOpener func(t *testing.T) opener) {
 		mustLoadReport(t, s, second)
 	})
 
+	t.Run("blocklist", func(t *testing.T) {
+		s := newOpener(t)(t, newFakeClock())
+		if _, err := s.LoadBlocklist(t.Context()); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("LoadBlocklist before any save: err = %v, want ErrNotFound", err)
+		}
+		members := []byte(`{"entries":[{"ip":"203.0.113.7"}]}`)
+		if err := s.SaveBlocklist(t.Context(), members); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.LoadBlocklist(t.Context())
+		if err != nil || !bytes.Equal(got, members) {
+			t.Fatalf("LoadBlocklist = %q, %v; want what was saved", got, err)
+		}
+
+		// The blocklist and the report are separate documents.
+		mustSaveReport(t, s, []byte(`{"report":true}`))
+		if got, _ := s.LoadBlocklist(t.Context()); !bytes.Equal(got, members) {
+			t.Errorf("saving the report changed the blocklist to %q", got)
+		}
+	})
+
 	t.Run("lock", func(t *testing.T) {
 		s := newOpener(t)(t, newFakeClock())
 		mustLock(t, s, "cycle", "replica-a", time.Minute, true)
