@@ -60,6 +60,8 @@ type invocation struct {
 	// Command-specific flags.
 	json     bool
 	outbound bool
+	family   string
+	diff     bool
 	until    string
 	maxLines int
 }
@@ -70,6 +72,7 @@ func init() {
 	commands = []command{
 		{name: "report", summary: "run one cycle on the configured source and print the report", usage: "[--filterlog FILE…] [flags] [FILE…]", run: runReport, flags: reportFlags},
 		{name: "parse", summary: "parse firewall log lines and print each as JSON, for checking what the parser sees", usage: "[flags] FILE… (- for stdin)", run: runParse, flags: parseFlags},
+		{name: "blocklist", summary: "print the blocklist the service serves at /api/blocklist.txt, or with --diff what the next cycle would change", usage: "[--family ipv4|ipv6] [--diff] [FILE…]", run: runBlocklist, flags: blocklistFlags},
 		{name: "healthcheck", summary: "ask the running service on LISTEN_ADDR for /health; exit 0 when it answers", usage: "[flags]", run: runHealthcheck},
 		{name: "lookup", summary: "enrich and score the given addresses, cache first, and print one row each", usage: "[flags] IP…", run: runLookup, flags: lookupFlags},
 		{name: "serve", summary: "run the service: a cycle at start-up and every ENRICHMENT_INTERVAL_SECONDS, the HTTP API and /metrics", usage: "[flags]", run: runServe},

@@ -18,6 +18,7 @@ import (
 	"github.com/threat-intel/threat-intel/internal/service"
 	"github.com/threat-intel/threat-intel/internal/source"
 	"github.com/threat-intel/threat-intel/internal/source/filelog"
+	"github.com/threat-intel/threat-intel/internal/source/stack"
 	"github.com/threat-intel/threat-intel/internal/window"
 )
 
@@ -32,17 +33,17 @@ func runReport(ctx context.Context, c *invocation) int {
 		fmt.Fprintf(c.env.Stderr, "threat-intel report: %v\n", err)
 		return exitUsage
 	}
-	src, err := c.fileSource()
+	src, name, err := c.cycleSource()
 	if err != nil {
 		fmt.Fprintf(c.env.Stderr, "threat-intel report: %v\n", err)
 		return exitUsage
 	}
-	runner, cleanup, err := c.newRunner(ctx, src, "filterlog")
+	runner, p, err := c.newRunner(ctx, src, name)
 	if err != nil {
 		fmt.Fprintf(c.env.Stderr, "threat-intel report: %v\n", err)
 		return exitFail
 	}
-	defer cleanup()
+	defer p.Close()
 
 	res, err := runner.Run(ctx, until)
 	if err != nil {
@@ -76,12 +77,23 @@ func parseUntil(s string) (time.Time, error) {
 	return t, nil
 }
 
+// cycleSource returns the event source of a one-shot cycle: the log files
+// given, or else VictoriaMetrics and Loki when VICTORIAMETRICS_URL is set.
+func (c *invocation) cycleSource() (source.Source, string, error) {
+	if len(c.cfg.FilterlogPaths)+len(c.args) == 0 && c.cfg.VictoriaMetricsURL != "" {
+		src, err := service.NewStackSource(c.cfg, nil)
+		return src, stack.BackendMetrics, err
+	}
+	src, err := c.fileSource()
+	return src, "filterlog", err
+}
+
 // fileSource returns the built-in log reader over FILTERLOG_PATH and the
 // positional arguments.
 func (c *invocation) fileSource() (*filelog.Source, error) {
 	paths := append(append([]string(nil), c.cfg.FilterlogPaths...), c.args...)
 	if len(paths) == 0 {
-		return nil, errors.New("no input: pass log files with --filterlog FILE (or set FILTERLOG_PATH); - reads standard input")
+		return nil, errors.New("no input: pass log files with --filterlog FILE (or set FILTERLOG_PATH; - reads standard input), or set VICTORIAMETRICS_URL")
 	}
 	return filelog.New(filelog.Options{
 		Paths:  paths,
@@ -97,10 +109,10 @@ func (c *invocation) fileSource() (*filelog.Source, error) {
 	})
 }
 
-// newRunner assembles a cycle over src from the configuration. The returned
-// cleanup releases what the runner opened. A store that cannot be opened
-// only leaves the providers out: the report is still made.
-func (c *invocation) newRunner(ctx context.Context, src source.Source, name string) (*cycle.Runner, func(), error) {
+// newRunner assembles a cycle over src from the configuration, with the
+// pipeline it opened; the caller closes the pipeline. A store that cannot be
+// opened only leaves the providers out: the report is still made.
+func (c *invocation) newRunner(ctx context.Context, src source.Source, name string) (*cycle.Runner, *service.Pipeline, error) {
 	p, err := service.OpenPipeline(ctx, c.pipelineOptions(true))
 	if err != nil {
 		return nil, nil, err
@@ -125,5 +137,5 @@ func (c *invocation) newRunner(ctx context.Context, src source.Source, name stri
 	if p.Engine != nil {
 		r.Enricher = p.Engine
 	}
-	return r, func() { p.Close() }, nil
+	return r, p, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/threat-intel/threat-intel/internal/api"
+	"github.com/threat-intel/threat-intel/internal/blocklist"
 	"github.com/threat-intel/threat-intel/internal/config"
 	"github.com/threat-intel/threat-intel/internal/cycle"
 	"github.com/threat-intel/threat-intel/internal/filterlog"
@@ -60,6 +61,7 @@ type Service struct {
 	runner   *cycle.Runner
 	sched    *scheduler.Scheduler
 	api      *api.API
+	block    *blocklist.Blocklist
 	metrics  *metrics.Metrics
 	server   *http.Server
 	listener net.Listener
@@ -126,6 +128,11 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		Log:        log,
 	}
 
+	if s.block, err = OpenBlocklist(cfg, p); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("blocklist settings: %w", err)
+	}
+
 	s.api = api.New(api.Options{
 		Logger:       log,
 		Token:        cfg.APIToken,
@@ -133,6 +140,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		Metrics:      metrics.Handler(reg, log),
 		LookupCached: s.lookupCached,
 		Sources:      s.sources,
+		Blocklist:    s.blocklistText,
 		Classifier:   p.Classifier,
 	})
 
@@ -314,12 +322,37 @@ func (s *Service) runCycle(ctx context.Context) error {
 		s.log.Warn("could not save the report; a restart will wait for the first cycle", "err", err)
 	}
 
+	s.updateBlocklist(ctx, r)
+
 	cacheHits := 0
 	for _, l := range res.Lookups {
 		cacheHits += len(l.Cached)
 	}
 	s.metrics.ObserveCycle(time.Since(started), nil, len(res.Lookups), cacheHits)
 	return nil
+}
+
+// updateBlocklist merges the report into the blocklist. A failure is
+// logged: the firewall keeps the list it fetched last.
+func (s *Service) updateBlocklist(ctx context.Context, r report.Report) {
+	d, err := s.block.Update(ctx, r, time.Now())
+	if err != nil {
+		s.log.Warn("could not update the blocklist; serving the previous one", "err", err)
+		return
+	}
+	if d.Discarded != nil {
+		s.log.Warn("the stored blocklist was unreadable and was rebuilt from this report", "err", d.Discarded)
+	}
+	if len(d.Added) > 0 || len(d.Removed) > 0 {
+		s.log.Info("blocklist updated", "added", len(d.Added), "removed", len(d.Removed), "listed", d.Listed)
+	}
+}
+
+// blocklistText serves /api/blocklist.txt for family "", "4" or "6".
+func (s *Service) blocklistText(family string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.block.Text(ctx, family, time.Now())
 }
 
 // publish makes r the report every route and /metrics serve.

@@ -3,14 +3,25 @@ package service
 import (
 	"time"
 
+	"github.com/threat-intel/threat-intel/internal/config"
 	"github.com/threat-intel/threat-intel/internal/source"
 	"github.com/threat-intel/threat-intel/internal/source/stack"
 )
 
 // openStack returns the VictoriaMetrics and Loki source.
 func (s *Service) openStack() (source.Source, string, error) {
-	cfg := s.cfg
-	src, err := stack.New(stack.Config{
+	src, err := NewStackSource(s.cfg, queryObserver{s})
+	if err != nil {
+		return nil, "", err
+	}
+	s.stack = src
+	return src, stack.BackendMetrics, nil
+}
+
+// NewStackSource returns the VictoriaMetrics and Loki source the
+// configuration describes. observer may be nil.
+func NewStackSource(cfg *config.Config, observer stack.Observer) (*stack.Source, error) {
+	return stack.New(stack.Config{
 		VictoriaMetricsURL: cfg.VictoriaMetricsURL,
 		LokiURL:            cfg.LokiURL,
 		LokiSelector:       cfg.LokiSelector,
@@ -20,13 +31,8 @@ func (s *Service) openStack() (source.Source, string, error) {
 		TopPorts:           cfg.TopPorts,
 		WANInterfaces:      cfg.WANInterfaces,
 		OwnPrefixes:        cfg.OwnPrefixes,
-		Observer:           queryObserver{s},
+		Observer:           observer,
 	})
-	if err != nil {
-		return nil, "", err
-	}
-	s.stack = src
-	return src, stack.BackendMetrics, nil
 }
 
 // queryObserver records each stack query's duration and error. The
