@@ -63,6 +63,7 @@ type Metrics struct {
 	parserLines    *prometheus.CounterVec
 	sourceDuration *prometheus.HistogramVec
 	sourceErrors   *prometheus.CounterVec
+	blocklistSize  prometheus.Gauge
 }
 
 // New registers the report collector and the service metrics on reg. The
@@ -115,6 +116,10 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 			Name: "threat_intel_source_errors_total",
 			Help: "Failed queries to the event sources.",
 		}, []string{"source"}),
+		blocklistSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "threat_intel_blocklist_entries",
+			Help: "Addresses on the blocklist served at /api/blocklist.txt after the last update.",
+		}),
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -123,7 +128,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	collectors := []prometheus.Collector{
 		newReportCollector(&m.current),
 		m.lastSuccess, m.ipsProcessed, m.cacheHits,
-		m.cycleDuration, m.cycles, m.parserLines, m.sourceDuration, m.sourceErrors,
+		m.cycleDuration, m.cycles, m.parserLines, m.sourceDuration, m.sourceErrors, m.blocklistSize,
 	}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
@@ -149,6 +154,11 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 // every scrape, so the caller must not change r after the call.
 func (m *Metrics) SetReport(r *report.Report) {
 	m.current.Store(r)
+}
+
+// SetBlocklistSize records the number of addresses on the blocklist.
+func (m *Metrics) SetBlocklistSize(n int) {
+	m.blocklistSize.Set(float64(n))
 }
 
 // ObserveCycle records one cycle: its duration and outcome (err nil means

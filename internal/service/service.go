@@ -343,6 +343,7 @@ func (s *Service) updateBlocklist(ctx context.Context, r report.Report) {
 	if d.Discarded != nil {
 		s.log.Warn("the stored blocklist was unreadable and was rebuilt from this report", "err", d.Discarded)
 	}
+	s.metrics.SetBlocklistSize(d.Listed)
 	if len(d.Added) > 0 || len(d.Removed) > 0 {
 		s.log.Info("blocklist updated", "added", len(d.Added), "removed", len(d.Removed), "listed", d.Listed)
 	}
