@@ -46,18 +46,9 @@ type Entry struct {
 	Metadata json.RawMessage
 }
 
-// APIError is a JSON body with status "error".
-type APIError struct {
-	Type    string
-	Message string
-}
-
-func (e *APIError) Error() string {
-	if e.Type == "" {
-		return e.Message
-	}
-	return e.Message + " (" + e.Type + ")"
-}
+// APIError is a JSON body with status "error". Loki's query API has the
+// Prometheus error shape.
+type APIError = promql.APIError
 
 type wireResponse struct {
 	Status    string    `json:"status"`
