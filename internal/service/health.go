@@ -26,9 +26,9 @@ func (s *Service) health() api.Health {
 			reasons = append(reasons, fmt.Sprintf("the report is older than two intervals: generated at %s", cur.GeneratedAt))
 		}
 	}
+	providers := s.pipeline.Engine.Health()
 	for _, name := range intel.Providers {
-		h := s.pipeline.Engine.Health()[name]
-		if h.Disabled {
+		if h := providers[name]; h.Disabled {
 			reasons = append(reasons, fmt.Sprintf("provider %s disabled: %s", name, h.DisabledReason))
 		}
 	}
