@@ -228,7 +228,11 @@ func overallRiskLevel(groups ...[]AddressRow) string {
 	best := -1.0
 	for _, rows := range groups {
 		for _, r := range rows {
-			if r.Intel.LikelyFalsePositive || r.Intel.CompositeScore <= best {
+			// A likely false positive counts only when it is a bad actor
+			// anyway, because its abuse confidence outweighs the benign
+			// network; otherwise the summary would call a listed bad actor
+			// no risk.
+			if (r.Intel.LikelyFalsePositive && !r.Intel.IsKnownBadActor) || r.Intel.CompositeScore <= best {
 				continue
 			}
 			best = r.Intel.CompositeScore

@@ -98,6 +98,11 @@ func TestBuildOverallRiskLevel(t *testing.T) {
 			want:    "none",
 		},
 		{
+			name:    "false positive that is a bad actor anyway counts",
+			blocked: map[netip.Addr]intel.Intel{in1: scored(30, "medium", false, false), in2: scored(80, "critical", true, true)},
+			want:    "critical",
+		},
+		{
 			name:     "outbound counts",
 			blocked:  map[netip.Addr]intel.Intel{in1: scored(12, "low", false, false)},
 			outbound: map[netip.Addr]intel.Intel{out1: scored(60, "high", false, true)},

@@ -41,8 +41,8 @@ type Summary struct {
 	// not only the listed ones. A port hit over TCP and UDP counts once.
 	CriticalPortsTargeted int `json:"critical_ports_targeted"`
 	// OverallRiskLevel is the threat level of the highest composite score
-	// among listed addresses that are not likely false positives, "none"
-	// when there is none.
+	// among listed addresses that are not likely false positives, counting
+	// those that are known bad actors anyway; "none" when there is none.
 	OverallRiskLevel string `json:"overall_risk_level"`
 	// BlockedEvents is the number of blocked events from the sources listed
 	// in blocked_ips. With more distinct sources than rows, the window's

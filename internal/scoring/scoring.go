@@ -212,11 +212,12 @@ func Level(score float64) string {
 }
 
 // OverallRisk returns the level of the highest composite among the records
-// that are not likely false positives, or "none" when there are none.
+// that are not likely false positives, counting those that are known bad
+// actors anyway, or "none" when there are none.
 func OverallRisk(rows []intel.Intel) string {
 	highest := 0.0
 	for _, row := range rows {
-		if row.LikelyFalsePositive {
+		if row.LikelyFalsePositive && !row.IsKnownBadActor {
 			continue
 		}
 		highest = max(highest, row.CompositeScore)

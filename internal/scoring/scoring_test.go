@@ -573,6 +573,7 @@ func TestOverallRisk(t *testing.T) {
 		{"false positives ignored", []intel.Intel{row(90, true), row(30, false)}, LevelMedium},
 		{"only false positives", []intel.Intel{row(90, true), row(80, true)}, LevelNone},
 		{"critical boundary", []intel.Intel{row(75, false)}, LevelCritical},
+		{"false positive that is a bad actor counts", []intel.Intel{{CompositeScore: 60, LikelyFalsePositive: true, IsKnownBadActor: true}, row(30, false)}, LevelHigh},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
