@@ -7,12 +7,17 @@ import (
 	"strings"
 )
 
-// authorized reports whether r carries the API token as a bearer token.
-// The scheme name is case-insensitive. Both tokens are hashed before the
-// constant-time comparison, so neither the content nor the length of the
-// configured token leaks through the response time.
-func (a *API) authorized(r *http.Request) bool {
+// authorized reports whether r carries the API token as a bearer token,
+// or, when inQuery is true, as the "token" query parameter. The scheme
+// name is case-insensitive. Both tokens are hashed before the constant-time
+// comparison, so neither the content nor the length of the configured token
+// leaks through the response time.
+func (a *API) authorized(r *http.Request, inQuery bool) bool {
 	token, ok := bearerToken(r)
+	if !ok && inQuery {
+		token = r.URL.Query().Get("token")
+		ok = token != ""
+	}
 	if !ok {
 		return false
 	}

@@ -148,6 +148,9 @@ func TestToken(t *testing.T) {
 		{"missing on infinity", "/api/infinity/blocked_ips", "", http.StatusUnauthorized, `Bearer realm="threat-intel"`},
 		{"missing on address", "/api/ip/" + apitest.BadActor.String(), "", http.StatusUnauthorized, `Bearer realm="threat-intel"`},
 		{"missing on unknown path", "/api/nope", "", http.StatusUnauthorized, `Bearer realm="threat-intel"`},
+		{"token in query on the blocklist", "/api/blocklist.txt?token=s3cret-token", "", http.StatusOK, ""},
+		{"wrong token in query on the blocklist", "/api/blocklist.txt?token=wrong", "", http.StatusUnauthorized, `Bearer realm="threat-intel"`},
+		{"token in query elsewhere", "/api/report?token=s3cret-token", "", http.StatusUnauthorized, `Bearer realm="threat-intel"`},
 		{"health is open", "/health", "", http.StatusOK, ""},
 		{"metrics are open", "/metrics", "", http.StatusOK, ""},
 	}

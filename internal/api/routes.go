@@ -17,8 +17,12 @@ type route struct {
 	pattern string
 	// open routes skip the token check: health checks and Prometheus
 	// scrapes come from tools that may not send one.
-	open   bool
-	handle handlerFunc
+	open bool
+	// queryToken routes also accept the token as the "token" query
+	// parameter, for clients that cannot send headers: pfBlockerNG and
+	// OPNsense URL tables fetch a plain URL.
+	queryToken bool
+	handle     handlerFunc
 }
 
 // allowedMethods is the Allow header of a 405: every route is read-only.
@@ -51,7 +55,7 @@ func (a *API) routeTable() []route {
 		{pattern: "/api/infinity/critical_ports", handle: a.serveBody(bodyCriticalPorts)},
 		{pattern: "/api/infinity/sources", handle: a.handleSources},
 		{pattern: "/api/ip/{ip}", handle: a.handleIP},
-		{pattern: "/api/blocklist.txt", handle: a.handleBlocklist},
+		{pattern: "/api/blocklist.txt", queryToken: true, handle: a.handleBlocklist},
 		{pattern: "/api/openapi.json", handle: a.handleOpenAPI},
 	}
 }
@@ -96,7 +100,7 @@ func (a *API) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var err error
 		switch {
-		case checkToken && !a.authorized(r):
+		case checkToken && !a.authorized(r, rt.queryToken):
 			err = a.unauthorized(r)
 		case r.Method != http.MethodGet && r.Method != http.MethodHead:
 			err = &statusError{
