@@ -15,6 +15,7 @@ func (s *Service) health() api.Health {
 	last, lastSuccess, _ := s.sched.Last()
 	s.mu.Lock()
 	cur := s.current
+	failing := s.failing
 	s.mu.Unlock()
 
 	var reasons []string
@@ -30,6 +31,8 @@ func (s *Service) health() api.Health {
 	for _, name := range intel.Providers {
 		if h := providers[name]; h.Disabled {
 			reasons = append(reasons, fmt.Sprintf("provider %s disabled: %s", name, h.DisabledReason))
+		} else if why := failing[name]; why != "" {
+			reasons = append(reasons, fmt.Sprintf("provider %s: %s", name, why))
 		}
 	}
 	if s.live != nil {

@@ -72,6 +72,10 @@ type Service struct {
 	mu        sync.Mutex
 	current   *report.Report // the report being served, nil before the first
 	lineCount map[string]uint64
+	tooOld    uint64 // events the live source dropped as older than the window, so far
+	// failing names the providers whose every lookup failed in the last
+	// cycle, with the failure of the first one.
+	failing map[intel.Provider]string
 }
 
 // New assembles the service and loads the last report from the store, so
@@ -314,6 +318,7 @@ func (s *Service) runCycle(ctx context.Context) error {
 	started := time.Now()
 	res, err := s.runner.Run(ctx, time.Time{})
 	s.countLines()
+	s.noteOldEvents()
 	if err != nil {
 		s.markStale()
 		s.metrics.ObserveCycle(time.Since(started), err, 0, 0)
@@ -329,6 +334,7 @@ func (s *Service) runCycle(ctx context.Context) error {
 	}
 
 	s.updateBlocklist(ctx, r)
+	s.noteFailingProviders(res.Lookups)
 
 	cacheHits := 0
 	for _, l := range res.Lookups {
@@ -407,6 +413,55 @@ func (s *Service) countLines() {
 	s.metrics.AddLines(delta)
 }
 
+// noteOldEvents logs the events the live source dropped since the last
+// cycle because they are older than the window, so replaying an old log
+// does not look like an idle firewall.
+func (s *Service) noteOldEvents() {
+	if s.live == nil {
+		return
+	}
+	total := s.live.Events().TooOld
+	s.mu.Lock()
+	added := total - s.tooOld
+	s.tooOld = total
+	s.mu.Unlock()
+	if added > 0 {
+		s.log.Info("events older than the window were not counted; raise LOOKBACK_HOURS to include them",
+			"events", added, "lookback_hours", s.cfg.LookbackHours)
+	}
+}
+
+// noteFailingProviders records the providers whose every lookup of the
+// cycle failed, for /health and the sources table.
+func (s *Service) noteFailingProviders(lookups map[netip.Addr]intel.Lookup) {
+	attempted := map[intel.Provider]int{}
+	failed := map[intel.Provider]int{}
+	first := map[intel.Provider]string{}
+	for _, l := range lookups {
+		for name, st := range l.Status {
+			switch {
+			case st.Answered():
+				attempted[name]++
+			case st.IsFailure():
+				attempted[name]++
+				failed[name]++
+				if first[name] == "" {
+					first[name] = string(st)
+				}
+			}
+		}
+	}
+	failing := map[intel.Provider]string{}
+	for name, n := range attempted {
+		if n > 0 && failed[name] == n {
+			failing[name] = fmt.Sprintf("all %d lookups of the last cycle failed (%s)", n, first[name])
+		}
+	}
+	s.mu.Lock()
+	s.failing = failing
+	s.mu.Unlock()
+}
+
 // lookupCached serves /api/ip for addresses outside the report, from the
 // cache only.
 func (s *Service) lookupCached(ctx context.Context, addr netip.Addr) (intel.Intel, bool, error) {
@@ -439,9 +494,14 @@ func (s *Service) sources() []api.SourceRow {
 		if n := st.CacheHits + st.CacheMisses; n > 0 {
 			row.CacheHitRate = float64(st.CacheHits) / float64(n)
 		}
+		s.mu.Lock()
+		failing := s.failing[name]
+		s.mu.Unlock()
 		switch {
 		case !h.Configured:
 			row.Status = "not configured"
+		case failing != "":
+			row.Status, row.Detail = "failing", failing
 		case h.Disabled:
 			row.Status, row.Detail = "disabled", h.DisabledReason
 		case !h.BlockedUntil.IsZero():
