@@ -2,7 +2,9 @@
 GO        ?= go
 BIN       ?= bin/threat-intel
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/threat-intel/threat-intel/internal/version.Version=$(VERSION)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -s -w -X github.com/threat-intel/threat-intel/internal/version.Version=$(VERSION) \
+	-X github.com/threat-intel/threat-intel/internal/version.commit=$(COMMIT)
 FUZZTIME  ?= 60s
 BENCHTIME ?= 1s
 

@@ -406,7 +406,7 @@ func TestUsage(t *testing.T) {
 		wantCode int
 		want     string
 	}{
-		{"no arguments", nil, exitOK, "Commands:"},
+		{"no arguments", nil, exitUsage, "Commands:"},
 		{"help", []string{"help"}, exitOK, "report"},
 		{"unknown command", []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
 		{"report help names variables", []string{"report", "--help"}, exitOK, "LOOKBACK_HOURS"},

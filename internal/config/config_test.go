@@ -70,6 +70,7 @@ func TestLoadPrecedence(t *testing.T) {
 		{name: "flag over environment", args: []string{"--lookback-hours", "4"}, environ: []string{"LOOKBACK_HOURS=3"}, want: 4},
 		{name: "quoted dotenv value", dotenv: "export LOOKBACK_HOURS=\"5\"\n", want: 5},
 		{name: "dotenv inline comment", dotenv: "# window\nLOOKBACK_HOURS=6 # hours\n", want: 6},
+		{name: "quoted value then comment", dotenv: "LOOKBACK_HOURS=\"7\" # hours\n", want: 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,6 +103,8 @@ func TestLoadInvalid(t *testing.T) {
 		{name: "origin named", dotenv: "TOP_PORTS=x\n", want: []string{"TOP_PORTS", ".env"}},
 		{name: "malformed dotenv line", dotenv: "LOOKBACK_HOURS\n", want: []string{"line 1", "KEY=VALUE"}},
 		{name: "unterminated quote", dotenv: "LOOKBACK_HOURS=\"2\n", want: []string{"line 1", "unterminated quote"}},
+		{name: "text after quoted value", dotenv: "LOOKBACK_HOURS=\"2\" 3\n", want: []string{"line 1", "after the quoted value"}},
+		{name: "zero top ports", environ: []string{"TOP_PORTS=0"}, want: []string{"TOP_PORTS", "from 1 to 1000"}},
 		{name: "bad redis url", environ: []string{"REDIS_URL=http://user:hunter2@redis:6379"}, want: []string{"REDIS_URL", "(value hidden)", "redis://"}},
 	}
 	for _, tt := range tests {

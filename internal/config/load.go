@@ -107,10 +107,16 @@ func readDotEnv(path string) (map[string]string, error) {
 		}
 		val = strings.TrimSpace(val)
 		switch {
-		case len(val) >= 2 && (val[0] == '"' || val[0] == '\'') && val[len(val)-1] == val[0]:
-			val = val[1 : len(val)-1]
 		case strings.HasPrefix(val, "\"") || strings.HasPrefix(val, "'"):
-			return nil, fmt.Errorf("%s line %d: unterminated quote in the value of %s", path, n, key)
+			end := strings.IndexByte(val[1:], val[0])
+			if end < 0 {
+				return nil, fmt.Errorf("%s line %d: unterminated quote in the value of %s", path, n, key)
+			}
+			rest := strings.TrimSpace(val[end+2:])
+			if rest != "" && !strings.HasPrefix(rest, "#") {
+				return nil, fmt.Errorf("%s line %d: unexpected text after the quoted value of %s: %q", path, n, key, rest)
+			}
+			val = val[1 : end+1]
 		default:
 			if i := strings.Index(val, " #"); i >= 0 {
 				val = strings.TrimSpace(val[:i])

@@ -10,9 +10,17 @@ import (
 // Version is the release version, "dev" for a build from a work tree.
 var Version = "dev"
 
-// Commit returns the VCS revision recorded by the Go toolchain, with a
+// commit is the revision set at link time by the Makefile. Builds without
+// it fall back to what the Go toolchain recorded.
+var commit = ""
+
+// Commit returns the revision the binary was built from: the one set at
+// link time, else the VCS revision recorded by the Go toolchain with a
 // "-dirty" suffix when the work tree had changes, or "unknown".
 func Commit() string {
+	if commit != "" {
+		return commit
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
