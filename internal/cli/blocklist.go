@@ -26,6 +26,10 @@ func runBlocklist(ctx context.Context, c *invocation) int {
 	if c.diff {
 		return c.blocklistDiff(ctx)
 	}
+	if len(c.args) > 0 {
+		fmt.Fprintln(c.env.Stderr, "threat-intel blocklist: log files are read only with --diff; without it the stored list is printed")
+		return exitUsage
+	}
 
 	p, err := service.OpenPipeline(ctx, c.pipelineOptions(false))
 	if err != nil {

@@ -110,3 +110,10 @@ func TestBlocklistBadFamily(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+func TestBlocklistFilesNeedDiff(t *testing.T) {
+	r := run(t, "", nil, "blocklist", sampleLog)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--diff") {
+		t.Errorf("exit %d, stderr %q; want a usage error pointing to --diff", r.code, r.stderr)
+	}
+}
