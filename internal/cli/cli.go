@@ -63,7 +63,6 @@ type invocation struct {
 	family   string
 	diff     bool
 	until    string
-	maxLines int
 }
 
 var commands []command
@@ -218,7 +217,7 @@ func Main(ctx context.Context) int {
 }
 
 // pipelineOptions returns the options every scoring command opens its
-// pipeline with. Metrics go to a registry nobody scrapes.
+// pipeline with. Their metrics go to a registry that is never scraped.
 func (c *invocation) pipelineOptions(storeOptional bool) service.PipelineOptions {
 	return service.PipelineOptions{
 		Config:        c.cfg,

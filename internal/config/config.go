@@ -17,7 +17,6 @@ type Config struct {
 	// Event source.
 	FilterlogPaths []string       // files or globs, plain or gzip; "-" is stdin
 	Location       *time.Location // zone of timestamps that carry none
-	Until          time.Time      // end of the report window; zero means the newest event
 	LookbackHours  int
 	TopBlockedIPs  int
 	TopOutboundIPs int

@@ -76,7 +76,7 @@ func (r *Runner) Run(ctx context.Context, until time.Time) (Result, error) {
 	addrs := Addresses(obs)
 	var lookups map[netip.Addr]intel.Lookup
 	if r.Enricher != nil && len(addrs) > 0 {
-		// Provider pacing can stretch this step to minutes, so say it began.
+		// Provider pacing can stretch this step to minutes, so log its start.
 		r.logger().Info("enriching addresses", "addresses", len(addrs))
 		lookups = r.Enricher.Enrich(ctx, addrs)
 	}
