@@ -40,6 +40,10 @@ type Options struct {
 	// Trigger, when set, starts an extra cycle when it receives; for tests
 	// and for an operator's manual refresh.
 	Trigger <-chan struct{}
+
+	// Skipped, when set, runs instead of Job when another replica holds the
+	// lease, so a follower can pick up what the holder produced.
+	Skipped Job
 }
 
 // Outcome describes the last finished cycle.
@@ -123,6 +127,11 @@ func (s *Scheduler) RunOnce(ctx context.Context) Outcome {
 		}
 		if !held {
 			out := Outcome{Started: started, Skipped: true}
+			if s.opts.Skipped != nil {
+				if err := s.opts.Skipped(ctx); err != nil {
+					s.opts.Log.Warn("following the replica that holds the cycle lease", "err", err)
+				}
+			}
 			s.record(out)
 			return out
 		}

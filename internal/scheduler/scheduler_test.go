@@ -160,10 +160,16 @@ func TestLeaseLetsOneReplicaRun(t *testing.T) {
 	b := newScheduler(t, Options{Interval: time.Hour, Lease: lease, LeaseName: "cycle", Holder: "b",
 		Job: func(context.Context) error { runsB.Add(1); return nil }})
 
+	var followed atomic.Int32
+	b.opts.Skipped = func(context.Context) error { followed.Add(1); return nil }
+
 	a.RunOnce(context.Background())
 	out := b.RunOnce(context.Background())
 	if !out.Skipped {
 		t.Error("replica b ran while a holds the lease")
+	}
+	if followed.Load() != 1 {
+		t.Errorf("replica b followed %d times, want once for its skipped cycle", followed.Load())
 	}
 	if runsA.Load() != 1 || runsB.Load() != 0 {
 		t.Errorf("runs a=%d b=%d, want 1 and 0", runsA.Load(), runsB.Load())

@@ -152,10 +152,13 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	sched := scheduler.Options{Interval: cfg.Interval, Timeout: cfg.CycleTimeout, Job: s.runCycle, Log: log, Trigger: s.trigger}
 	if cfg.RedisURL != "" {
 		// Replicas sharing Redis take turns through a lease. The holder is
-		// the host name, which a restarted process keeps, so a restart does
-		// not wait for its own lease to expire.
-		s.holder, _ = os.Hostname()
+		// the host name and listen address, which a restarted process keeps,
+		// so a restart does not wait for its own lease to expire, while two
+		// replicas on one host still differ.
+		hostname, _ := os.Hostname()
+		s.holder = hostname + "/" + cfg.ListenAddr
 		sched.Lease, sched.LeaseName, sched.Holder = p.Store, leaseName, s.holder
+		sched.Skipped = s.followStoredReport
 	}
 	s.sched, err = scheduler.New(sched)
 	if err != nil {
@@ -199,23 +202,51 @@ func (s *Service) openSource() (source.Source, string, error) {
 	return src, "filterlog", nil
 }
 
+// followStoredReport serves the report another replica saved, when it is
+// not the one already served. Replicas that do not hold the cycle lease
+// run it instead of a cycle.
+func (s *Service) followStoredReport(ctx context.Context) error {
+	r, err := s.storedReport(ctx)
+	if err != nil || r == nil {
+		return err
+	}
+	s.mu.Lock()
+	same := s.current != nil && s.current.GeneratedAt == r.GeneratedAt && s.current.Stale == r.Stale
+	s.mu.Unlock()
+	if !same {
+		s.publish(*r)
+	}
+	return nil
+}
+
 // loadLastReport serves the report the store kept from before a restart.
 func (s *Service) loadLastReport(ctx context.Context) {
-	data, err := s.pipeline.Store.LoadReport(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		return
-	}
+	r, err := s.storedReport(ctx)
 	if err != nil {
 		s.log.Warn("could not load the last report; routes answer after the first cycle", "err", err)
 		return
 	}
-	var r report.Report
-	if err := json.Unmarshal(data, &r); err != nil {
-		s.log.Warn("ignoring an unreadable stored report", "err", err)
+	if r == nil {
 		return
 	}
-	s.publish(r)
+	s.publish(*r)
 	s.log.Info("serving the stored report until the first cycle", "generated_at", r.GeneratedAt)
+}
+
+// storedReport returns the report in the store, or nil when none was saved.
+func (s *Service) storedReport(ctx context.Context) (*report.Report, error) {
+	data, err := s.pipeline.Store.LoadReport(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading the stored report: %w", err)
+	}
+	var r report.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("decoding the stored report: %w", err)
+	}
+	return &r, nil
 }
 
 // Run serves the API, runs the event source and the schedule, and returns

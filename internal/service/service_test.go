@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/threat-intel/threat-intel/internal/config"
 	"github.com/threat-intel/threat-intel/internal/intel"
 	"github.com/threat-intel/threat-intel/internal/report"
@@ -108,5 +110,76 @@ func TestNoEventSource(t *testing.T) {
 	_, err = New(context.Background(), Options{Config: cfg})
 	if err == nil || !strings.Contains(err.Error(), "FILTERLOG_PATH") {
 		t.Errorf("New without a source: err = %v, want one naming FILTERLOG_PATH", err)
+	}
+}
+
+// TestReplicasShareTheReport runs two services on one Redis: the one that
+// takes the cycle lease runs the cycle, and the other serves its report.
+func TestReplicasShareTheReport(t *testing.T) {
+	// Database 12 of the test server, which no other test uses, because the
+	// test empties it.
+	addr := "127.0.0.1:6379"
+	if u := os.Getenv("REDIS_TEST_URL"); u != "" {
+		opts, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = opts.Addr
+	}
+	redisURL := "redis://" + addr + "/12"
+	flushRedis(t, redisURL)
+	t.Cleanup(func() { flushRedis(t, redisURL) })
+
+	line := func(src string) string {
+		now := time.Now().UTC().Format(time.RFC3339)
+		return "<134>1 " + now + " fw filterlog 1 - - 5,,,1000000103,igc0,match,block,in,4,0x0,,64,1,0,DF,6,tcp,44," +
+			src + ",198.51.100.2,40000,22,0,S,1,,1024,,mss\n"
+	}
+	holder := newTestService(t, "REDIS_URL="+redisURL, "LISTEN_ADDR=127.0.0.1:18101")
+	follower := newTestService(t, "REDIS_URL="+redisURL, "LISTEN_ADDR=127.0.0.1:18102")
+	appendLine(t, holder.cfg.FilterlogPaths[0], line("203.0.113.77"))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go holder.live.Run(ctx)
+	go follower.live.Run(ctx)
+
+	if out := holder.sched.RunOnce(ctx); out.Skipped || out.Err != nil {
+		t.Fatalf("holder cycle = %+v, want it run", out)
+	}
+	if out := follower.sched.RunOnce(ctx); !out.Skipped {
+		t.Fatalf("follower ran a cycle while the holder has the lease")
+	}
+	follower.mu.Lock()
+	cur := follower.current
+	follower.mu.Unlock()
+	if cur == nil || len(cur.BlockedIPs) != 1 || cur.BlockedIPs[0].IP != "203.0.113.77" {
+		t.Errorf("follower serves %+v, want the holder's report with 203.0.113.77", cur)
+	}
+}
+
+func appendLine(t *testing.T, path, line string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(line); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// flushRedis empties the test database, which no other test uses.
+func flushRedis(t *testing.T, url string) {
+	t.Helper()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	if err := c.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatalf("flushing the test Redis database %s: %v", url, err)
 	}
 }
