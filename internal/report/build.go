@@ -9,6 +9,7 @@ import (
 
 	"github.com/threat-intel/threat-intel/internal/intel"
 	"github.com/threat-intel/threat-intel/internal/ports"
+	"github.com/threat-intel/threat-intel/internal/scoring"
 	"github.com/threat-intel/threat-intel/internal/source"
 )
 
@@ -220,29 +221,15 @@ func sumCounts(rows []AddressRow) uint64 {
 	return total
 }
 
-// overallRiskLevel returns the threat level of the highest composite score
-// among rows that are not likely false positives, or "none" when there is
-// no such row. The first row wins a tie.
+// overallRiskLevel applies scoring.OverallRisk to the intel of every row.
 func overallRiskLevel(groups ...[]AddressRow) string {
-	level := "none"
-	best := -1.0
+	var records []intel.Intel
 	for _, rows := range groups {
 		for _, r := range rows {
-			// A likely false positive counts only when it is a bad actor
-			// anyway, because its abuse confidence outweighs the benign
-			// network; otherwise the summary would call a listed bad actor
-			// no risk.
-			if (r.Intel.LikelyFalsePositive && !r.Intel.IsKnownBadActor) || r.Intel.CompositeScore <= best {
-				continue
-			}
-			best = r.Intel.CompositeScore
-			level = r.Intel.ThreatLevel
+			records = append(records, r.Intel)
 		}
 	}
-	if level == "" {
-		return "none"
-	}
-	return level
+	return scoring.OverallRisk(records)
 }
 
 // narrativeOrNone copies n with empty lists in place of nil ones, or returns
