@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure every service the test suite talks to is running on loopback,
 # installing it from Debian packages when it is missing and we are root.
-# Services: Redis on 127.0.0.1:6379 (REDIS_TEST_URL points the tests
-# elsewhere) and the promtool command. Exits non-zero, naming the service, when one cannot be made ready.
+# Services: Redis on 127.0.0.1:6379 and VictoriaMetrics on 127.0.0.1:8428
+# (REDIS_TEST_URL and VICTORIAMETRICS_TEST_URL point the tests elsewhere),
+# and the promtool command. Exits non-zero, naming the service, when one
+# cannot be made ready.
 set -euo pipefail
 
 log() { printf 'test-services: %s\n' "$*" >&2; }
