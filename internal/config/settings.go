@@ -81,7 +81,7 @@ var settings = []setting{
 		apply: intIn(func(c *Config) *int { return &c.GreyNoiseDailyBudget }, 1, 10_000_000, "a whole number of requests")},
 	{env: "OTX_DAILY_BUDGET", flag: "otx-daily-budget", def: "5000", help: "OTX lookups per UTC day, a hard cap",
 		apply: intIn(func(c *Config) *int { return &c.OTXDailyBudget }, 1, 10_000_000, "a whole number of requests")},
-	{env: "IPINFO_DAILY_BUDGET", flag: "ipinfo-daily-budget", def: "10000", help: "IPinfo lookups per UTC day, a hard cap",
+	{env: "IPINFO_DAILY_BUDGET", flag: "ipinfo-daily-budget", def: "10000", help: "IPinfo requests per UTC day, a hard cap; a batch request of many addresses counts once",
 		apply: intIn(func(c *Config) *int { return &c.IPinfoDailyBudget }, 1, 10_000_000, "a whole number of requests")},
 	{env: "ABUSEIPDB_RATE_PER_MINUTE", flag: "abuseipdb-rate-per-minute", def: "60", help: "AbuseIPDB request rate, in requests per minute",
 		apply: rateIn(func(c *Config) *float64 { return &c.AbuseIPDBRate })},

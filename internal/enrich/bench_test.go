@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -42,7 +43,8 @@ const (
 // rest because they open the connections. A server with exactly the
 // engine's burst then counts the next requests as early: trial runs at ×60
 // on a 2-core machine got 6 to 8 429s per cycle that way. The extra token
-// allows one interval of delay.
+// allows one interval of delay. A POST is an IPinfo batch, and the reply
+// contains the same body for every posted address.
 type simProvider struct {
 	server     *providertest.Server
 	body       []byte
@@ -78,7 +80,16 @@ func (s *simProvider) reset() {
 
 func (s *simProvider) serve(w http.ResponseWriter, r *http.Request) {
 	s.calls.Add(1)
-	if addr, ok := requestedAddr(r); !ok || !s.classifier.IsPublic(addr) {
+	var batch []string
+	if r.Method == http.MethodPost {
+		// An IPinfo batch: a JSON array of addresses.
+		json.NewDecoder(r.Body).Decode(&batch)
+		for _, ip := range batch {
+			if addr, err := netip.ParseAddr(ip); err != nil || !s.classifier.IsPublic(addr) {
+				s.internal.Add(1)
+			}
+		}
+	} else if addr, ok := requestedAddr(r); !ok || !s.classifier.IsPublic(addr) {
 		s.internal.Add(1)
 	}
 	if !s.bucket.Load().Allow() {
@@ -93,7 +104,15 @@ func (s *simProvider) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(s.body)
+	if r.Method != http.MethodPost {
+		w.Write(s.body)
+		return
+	}
+	entries := make(map[string]json.RawMessage, len(batch))
+	for _, ip := range batch {
+		entries[ip] = s.body
+	}
+	json.NewEncoder(w).Encode(entries)
 }
 
 // requestedAddr returns the address of a provider request: the ipAddress

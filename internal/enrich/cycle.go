@@ -141,7 +141,9 @@ func canonical(a netip.Addr) netip.Addr {
 }
 
 // enrichWith runs the lookups of one provider for the public addresses
-// (indexes into addrs) and passes each outcome to set.
+// (indexes into addrs) and passes each outcome to set. When more than
+// batchThreshold addresses are uncached, a BatchProvider first gets them
+// in batch requests. The addresses left over are looked up one at a time.
 func (e *Engine) enrichWith(ctx context.Context, c *cycle, ps *providerState, addrs []netip.Addr, public []int, set func(int, outcome)) {
 	if !ps.provider.Configured() {
 		for _, i := range public {
@@ -155,9 +157,14 @@ func (e *Engine) enrichWith(ctx context.Context, c *cycle, ps *providerState, ad
 		cached = e.readCache(ctx, c, ps, addrs, public)
 	}
 
+	pending := public
+	if bp, ok := ps.provider.(BatchProvider); ok {
+		pending = e.enrichBatch(ctx, c, ps, bp, addrs, public, cached, set)
+	}
+
 	var g errgroup.Group
 	g.SetLimit(e.concurrency)
-	for _, i := range public {
+	for _, i := range pending {
 		g.Go(func() error {
 			set(i, e.lookup(ctx, c, ps, addrs[i], cached))
 			return nil

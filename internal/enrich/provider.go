@@ -29,6 +29,21 @@ type Provider interface {
 	Fetch(ctx context.Context, addr netip.Addr) (Result, error)
 }
 
+// BatchProvider is a Provider that can also look several addresses up in
+// one request. The engine sends a batch when more than batchThreshold
+// public addresses of a cycle are uncached.
+type BatchProvider interface {
+	Provider
+	// MaxBatch returns the maximum number of addresses FetchBatch accepts,
+	// or 0 when the provider cannot send batches now.
+	MaxBatch() int
+	// FetchBatch sends one request for at most MaxBatch addresses. It
+	// neither retries nor paces, and returns the errors Fetch does. An
+	// address missing from the map got no usable reply and can be looked
+	// up alone.
+	FetchBatch(ctx context.Context, addrs []netip.Addr) (map[netip.Addr]Result, error)
+}
+
 // Result is a provider's usable reply about one address.
 type Result struct {
 	// Value is the provider's result, the intel result type that matches
@@ -111,17 +126,54 @@ func FromOTX(c *otx.Client) Provider {
 	}
 }
 
-// FromIPinfo adapts an IPinfo client, one address per request. A bogon
-// response is a not-found result.
-//
-// TODO: use the client's LookupBatch when more than a few addresses are
-// uncached. Today each address costs one request and one token.
+// FromIPinfo adapts an IPinfo client. The returned Provider is a
+// BatchProvider: the engine sends several uncached addresses in one batch
+// request when the client has a token, which IPinfo's batch endpoints
+// require. A bogon response is a not-found result.
 func FromIPinfo(c *ipinfo.Client) Provider {
-	return &clientAdapter[intel.IPinfoResult]{
-		name:       intel.IPinfo,
-		configured: c.Configured,
-		lookup:     withoutQuota(c.Lookup),
+	a := &ipinfoAdapter{
+		clientAdapter: &clientAdapter[intel.IPinfoResult]{
+			name:       intel.IPinfo,
+			configured: c.Configured,
+			lookup:     withoutQuota(c.Lookup),
+		},
+		client: c,
 	}
+	// LookupBatch of no addresses sends no request, and returns an error
+	// only when the client cannot send batches: no token, or an invalid mode.
+	if _, err := c.LookupBatch(context.Background(), nil); err == nil {
+		a.maxBatch = ipinfo.MaxBatchSize
+	}
+	return a
+}
+
+// ipinfoAdapter adds IPinfo's batch lookups to its single lookups.
+type ipinfoAdapter struct {
+	*clientAdapter[intel.IPinfoResult]
+	client *ipinfo.Client
+	// maxBatch is ipinfo.MaxBatchSize, or 0 when the client cannot send
+	// batches.
+	maxBatch int
+}
+
+func (a *ipinfoAdapter) MaxBatch() int { return a.maxBatch }
+
+// FetchBatch maps the client's batch results to Results: a nil result is a
+// bogon, which is not found.
+func (a *ipinfoAdapter) FetchBatch(ctx context.Context, addrs []netip.Addr) (map[netip.Addr]Result, error) {
+	results, err := a.client.LookupBatch(ctx, addrs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[netip.Addr]Result, len(results))
+	for addr, r := range results {
+		if r == nil {
+			out[addr] = Result{NotFound: true}
+			continue
+		}
+		out[addr] = Result{Value: r}
+	}
+	return out, nil
 }
 
 // withoutQuota adapts a Lookup that reports no quota headers.
