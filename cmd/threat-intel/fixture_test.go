@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -259,8 +260,47 @@ func startProviders(t testing.TB) *providers {
 			outboundWeb: corpusReply(t, http.StatusOK, "greynoise-community-riot-official-readme-8.8.8.8.json"),
 		}, corpusReply(t, http.StatusNotFound, "greynoise-community-404-notfound-graylog.json")),
 		byAddress(map[string]http.Handler{attackerA: pulses, outboundC2: pulses}, notFound),
-		byAddress(map[string]http.Handler{
-			outboundWeb: corpusReply(t, http.StatusOK, "ipinfo-lite-8.8.8.8-official-docs.json"),
-		}, notFound),
+		ipinfoBatch(t, map[string]string{outboundWeb: "ipinfo-lite-8.8.8.8-official-docs.json"},
+			byAddress(map[string]http.Handler{
+				outboundWeb: corpusReply(t, http.StatusOK, "ipinfo-lite-8.8.8.8-official-docs.json"),
+			}, notFound)),
 	)
+}
+
+// ipinfoBatch answers IPinfo's POST /batch/lite, a JSON list of addresses,
+// with an object keyed by each address: the recorded record named in
+// records, or a bogon entry, IPinfo's answer for an address it has no
+// record of. Other requests go to single.
+func ipinfoBatch(t testing.TB, records map[string]string, single http.Handler) http.Handler {
+	t.Helper()
+	bodies := map[string]map[string]any{}
+	for addr, name := range records {
+		var rec map[string]any
+		if err := json.Unmarshal(providertest.APIFile(t, name), &rec); err != nil {
+			t.Fatalf("decoding corpus file %s: %v", name, err)
+		}
+		rec["ip"] = addr
+		bodies[addr] = rec
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/batch/lite" {
+			single.ServeHTTP(w, r)
+			return
+		}
+		var addrs []string
+		if err := json.NewDecoder(r.Body).Decode(&addrs); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		out := map[string]any{}
+		for _, a := range addrs {
+			if rec, ok := bodies[a]; ok {
+				out[a] = rec
+				continue
+			}
+			out[a] = map[string]any{"ip": a, "bogon": true}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
 }

@@ -143,9 +143,18 @@ func TestReportFillsIntel(t *testing.T) {
 			t.Errorf("outbound %s: providers %v, want enriched", o.IP, o.Intel.Providers)
 		}
 	}
-	// 19 blocked and 4 outbound addresses, four providers each.
-	if n := f.requests(); n != 4*23 {
-		t.Errorf("%d provider requests, want %d", n, 4*23)
+	// 19 blocked and 4 outbound addresses: one request each to AbuseIPDB,
+	// GreyNoise and OTX. IPinfo gets one batch request, which the replayed
+	// single-address body does not answer, then one request per address.
+	for name, got := range map[string]int{
+		"AbuseIPDB": len(f.abuse.Requests()), "GreyNoise": len(f.greynoise.Requests()), "OTX": len(f.otx.Requests()),
+	} {
+		if got != 23 {
+			t.Errorf("%s received %d requests, want 23", name, got)
+		}
+	}
+	if got := len(f.ipinfo.Requests()); got != 24 {
+		t.Errorf("IPinfo received %d requests, want 24: one batch, then 23 single lookups", got)
 	}
 }
 
