@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/threat-intel/threat-intel/internal/provider/providertest"
+	"github.com/threat-intel/threat-intel/internal/corpustest"
 )
 
 func TestReportShowsFeedListing(t *testing.T) {
@@ -51,7 +51,7 @@ func TestReportShowsFeedListing(t *testing.T) {
 }
 
 func TestLookupUsesGeoIPOffline(t *testing.T) {
-	mmdb := filepath.Join(providertest.CorpusDir(t), "mmdb")
+	mmdb := filepath.Join(corpustest.Dir(t), "mmdb")
 	environ := []string{
 		"GEOIP_ASN_DB=" + filepath.Join(mmdb, "GeoLite2-ASN-Test.mmdb"),
 		"GEOIP_COUNTRY_DB=" + filepath.Join(mmdb, "GeoLite2-Country-Test.mmdb"),

@@ -8,17 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/threat-intel/threat-intel/internal/corpustest"
+
 	"github.com/threat-intel/threat-intel/internal/feeds"
 	"github.com/threat-intel/threat-intel/internal/geoip"
 	"github.com/threat-intel/threat-intel/internal/intel"
-	"github.com/threat-intel/threat-intel/internal/provider/providertest"
 )
 
 // TestLocalSourcesFillPublicAddresses runs the engine with no provider key,
 // the MaxMind test databases and a file feed: the public addresses get
 // their country, AS and feed listings, and the internal one gets nothing.
 func TestLocalSourcesFillPublicAddresses(t *testing.T) {
-	mmdb := filepath.Join(providertest.CorpusDir(t), "mmdb")
+	mmdb := filepath.Join(corpustest.Dir(t), "mmdb")
 	reader, err := geoip.Open(geoip.Options{
 		ASNPath:     filepath.Join(mmdb, "GeoLite2-ASN-Test.mmdb"),
 		CountryPath: filepath.Join(mmdb, "GeoLite2-Country-Test.mmdb"),

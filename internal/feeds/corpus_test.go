@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/threat-intel/threat-intel/internal/corpustest"
 )
 
 // corpusDir returns the feed corpus: $THREAT_INTEL_CORPUS/feeds, or
@@ -13,29 +15,7 @@ import (
 // the corpus is missing, because CI always has it.
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	root := os.Getenv("THREAT_INTEL_CORPUS")
-	if root == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				t.Fatal("no go.mod above the working directory")
-			}
-			dir = parent
-		}
-		root = filepath.Join(dir, "..", "shared", "corpus")
-	}
-	feeds := filepath.Join(root, "feeds")
-	if _, err := os.Stat(feeds); err != nil {
-		t.Fatalf("feed corpus not found: %v (set THREAT_INTEL_CORPUS to the corpus directory)", err)
-	}
-	return feeds
+	return filepath.Join(corpustest.Dir(t), "feeds")
 }
 
 // TestCorpus parses every real feed excerpt with auto-detection and checks

@@ -12,53 +12,19 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// findCorpus returns the corpus directory: $THREAT_INTEL_CORPUS, or
-// ../shared/corpus next to the module root (the directory with go.mod).
-func findCorpus() (string, error) {
-	if dir := os.Getenv("THREAT_INTEL_CORPUS"); dir != "" {
-		return dir, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			corpus := filepath.Join(dir, "..", "shared", "corpus")
-			if _, err := os.Stat(corpus); err != nil {
-				return "", err
-			}
-			return corpus, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/threat-intel/threat-intel/internal/corpustest"
+)
 
 // The conformance tests run the parser over real lines that other projects
 // test with (the corpus, see its README) and compare with the parses those
 // projects expect. The corpus is data read from disk, never copied here.
 
-// corpusDir returns the corpus directory and fails the test without it.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir, err := findCorpus()
-	if err != nil {
-		t.Fatalf("corpus not found: set THREAT_INTEL_CORPUS or provide ../shared/corpus next to the module: %v", err)
-	}
-	return dir
-}
-
 // corpusLines returns the lines of a corpus filterlog file, without the
 // empty line a final newline leaves.
 func corpusLines(t *testing.T, name string) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(corpusDir(t), "filterlog", name))
+	data, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "filterlog", name))
 	if err != nil {
 		t.Fatalf("reading corpus file: %v", err)
 	}
@@ -67,7 +33,7 @@ func corpusLines(t *testing.T, name string) []string {
 
 func readCorpusJSON(t *testing.T, name string, v any) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(corpusDir(t), "filterlog", name))
+	data, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "filterlog", name))
 	if err != nil {
 		t.Fatalf("reading corpus file: %v", err)
 	}
@@ -155,7 +121,7 @@ func expectedSkip(t *testing.T, file, line string) (skip bool, reasons []string)
 
 // TestCorpusEveryLine parses every line of every corpus log file.
 func TestCorpusEveryLine(t *testing.T) {
-	pattern := filepath.Join(corpusDir(t), "filterlog", "*.log")
+	pattern := filepath.Join(corpustest.Dir(t), "filterlog", "*.log")
 	files, err := filepath.Glob(pattern)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no corpus log files match %s (glob error: %v); set THREAT_INTEL_CORPUS to the corpus directory", pattern, err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/threat-intel/threat-intel/internal/corpustest"
 )
 
 // addFuzzSeeds adds the unit-test fixtures and, when the corpus is present,
@@ -22,7 +24,7 @@ func addFuzzSeeds(f *testing.F) {
 		f.Add([]byte(tc.line))
 	}
 
-	dir, err := findCorpus()
+	dir, err := corpustest.Find()
 	if err != nil {
 		return // the conformance tests report a missing corpus
 	}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/threat-intel/threat-intel/internal/corpustest"
 )
 
 // The MaxMind test databases in the corpus.
@@ -21,26 +23,7 @@ const (
 // root. A missing corpus fails the test, because CI always has it.
 func mmdbDir(tb testing.TB) string {
 	tb.Helper()
-	corpus := os.Getenv("THREAT_INTEL_CORPUS")
-	if corpus == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			tb.Fatalf("getting the working directory: %v", err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				tb.Fatal("go.mod not found above the working directory: set THREAT_INTEL_CORPUS")
-			}
-			dir = parent
-		}
-		corpus = filepath.Join(dir, "..", "shared", "corpus")
-	}
-
-	dir := filepath.Join(corpus, "mmdb")
+	dir := filepath.Join(corpustest.Dir(tb), "mmdb")
 	if _, err := os.Stat(filepath.Join(dir, asnTestDB)); err != nil {
 		tb.Fatalf("corpus databases not found in %s (set THREAT_INTEL_CORPUS): %v", dir, err)
 	}

@@ -6,44 +6,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/threat-intel/threat-intel/internal/corpustest"
+
 	"github.com/threat-intel/threat-intel/internal/intel"
 )
-
-// corpusDir returns the directory of real provider responses: env
-// THREAT_INTEL_CORPUS, or shared/corpus next to the module root. A missing
-// corpus fails the test, because CI always has it.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("THREAT_INTEL_CORPUS"); dir != "" {
-		return dir
-	}
-
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getting the working directory: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the working directory: set THREAT_INTEL_CORPUS")
-		}
-		dir = parent
-	}
-
-	corpus := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(corpus); err != nil {
-		t.Fatalf("corpus not found at %s (set THREAT_INTEL_CORPUS): %v", corpus, err)
-	}
-	return corpus
-}
 
 // readCorpusJSON decodes one corpus file into v.
 func readCorpusJSON(t *testing.T, name string, v any) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(corpusDir(t), "api", name))
+	data, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "api", name))
 	if err != nil {
 		t.Fatalf("reading corpus file: %v", err)
 	}

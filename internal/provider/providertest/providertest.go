@@ -7,7 +7,6 @@ package providertest
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,49 +18,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/threat-intel/threat-intel/internal/corpustest"
 )
-
-// CorpusDir returns the corpus directory: $THREAT_INTEL_CORPUS, or else
-// ../shared/corpus next to the module root. The test fails when the
-// directory is missing, because CI always has it.
-func CorpusDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("THREAT_INTEL_CORPUS")
-	if dir == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			t.Fatalf("finding the module root: %v", err)
-		}
-		dir = filepath.Join(root, "..", "shared", "corpus")
-	}
-	info, err := os.Stat(dir)
-	if err != nil || !info.IsDir() {
-		t.Fatalf("corpus directory %q is missing (set THREAT_INTEL_CORPUS): %v", dir, err)
-	}
-	return dir
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod in any parent directory")
-		}
-		dir = parent
-	}
-}
 
 // APIFile returns the bytes of corpus file api/name, unchanged.
 func APIFile(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(CorpusDir(t), "api", name))
+	data, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "api", name))
 	if err != nil {
 		t.Fatalf("reading corpus file: %v", err)
 	}

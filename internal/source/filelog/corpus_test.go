@@ -6,37 +6,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-// corpusDir returns the directory of the shared corpus of real inputs: the
-// THREAT_INTEL_CORPUS environment variable, or ../shared/corpus next to the
-// module root.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("THREAT_INTEL_CORPUS"); dir != "" {
-		return dir
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "corpus")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory; set THREAT_INTEL_CORPUS")
-		}
-		dir = parent
-	}
-}
+	"github.com/threat-intel/threat-intel/internal/corpustest"
+)
 
 // TestCorpusEveryLineCounted reads the real filterlog files of other
 // projects and checks that every line is counted once, as parsed or under a
 // skip reason, and that the files together yield blocked sources.
 func TestCorpusEveryLineCounted(t *testing.T) {
-	pattern := filepath.Join(corpusDir(t), "filterlog", "*.log")
+	pattern := filepath.Join(corpustest.Dir(t), "filterlog", "*.log")
 	files, err := filepath.Glob(pattern)
 	if err != nil {
 		t.Fatal(err)

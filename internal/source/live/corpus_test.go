@@ -7,36 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// corpusDir returns the directory of the shared corpus of real inputs: the
-// THREAT_INTEL_CORPUS environment variable, or ../shared/corpus next to the
-// module root.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("THREAT_INTEL_CORPUS"); dir != "" {
-		return dir
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "corpus")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory; set THREAT_INTEL_CORPUS")
-		}
-		dir = parent
-	}
-}
+	"github.com/threat-intel/threat-intel/internal/corpustest"
+)
 
 // corpusLines returns the lines of a corpus file that start with prefix.
 func corpusLines(t *testing.T, name, prefix string) []string {
 	t.Helper()
-	path := filepath.Join(corpusDir(t), "filterlog", name)
+	path := filepath.Join(corpustest.Dir(t), "filterlog", name)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("reading the corpus: %v (set THREAT_INTEL_CORPUS to the corpus directory)", err)

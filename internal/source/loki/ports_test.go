@@ -19,9 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/threat-intel/threat-intel/internal/corpustest"
+
 	"github.com/threat-intel/threat-intel/internal/filterlog"
 	"github.com/threat-intel/threat-intel/internal/netclass"
-	"github.com/threat-intel/threat-intel/internal/provider/providertest"
 	"github.com/threat-intel/threat-intel/internal/source"
 	"github.com/threat-intel/threat-intel/internal/source/promql"
 	"github.com/threat-intel/threat-intel/internal/version"
@@ -167,7 +168,7 @@ type corpusLine struct {
 
 func corpusLines(t *testing.T) []corpusLine {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(providertest.CorpusDir(t), "filterlog", "*.log"))
+	paths, err := filepath.Glob(filepath.Join(corpustest.Dir(t), "filterlog", "*.log"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no filterlog corpus files: %v", err)
 	}

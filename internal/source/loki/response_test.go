@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/threat-intel/threat-intel/internal/provider/providertest"
+	"github.com/threat-intel/threat-intel/internal/corpustest"
 )
 
 // backendFile returns corpus file backends/name.
 func backendFile(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(providertest.CorpusDir(t), "backends", name))
+	data, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "backends", name))
 	if err != nil {
 		t.Fatalf("reading corpus file: %v", err)
 	}
@@ -173,7 +173,7 @@ func TestDecodeErrorBodyIsAPIError(t *testing.T) {
 }
 
 func FuzzDecodeResponse(f *testing.F) {
-	entries, err := os.ReadDir(filepath.Join(providertest.CorpusDir(f), "backends"))
+	entries, err := os.ReadDir(filepath.Join(corpustest.Dir(f), "backends"))
 	if err != nil {
 		f.Fatal(err)
 	}

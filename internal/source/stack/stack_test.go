@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/threat-intel/threat-intel/internal/provider/providertest"
+	"github.com/threat-intel/threat-intel/internal/corpustest"
+
 	"github.com/threat-intel/threat-intel/internal/source"
 	"github.com/threat-intel/threat-intel/internal/source/promql"
 )
@@ -306,7 +307,7 @@ func TestObserveLokiDownWhileVictoriaMetricsUp(t *testing.T) {
 const emptyVector = `{"status":"success","data":{"resultType":"vector","result":[]}}`
 
 func TestObserveMetricsOutages(t *testing.T) {
-	corpusError, err := os.ReadFile(filepath.Join(providertest.CorpusDir(t), "backends", "victoriametrics-api-v1-query-error-vmalert-test.json"))
+	corpusError, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "backends", "victoriametrics-api-v1-query-error-vmalert-test.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
