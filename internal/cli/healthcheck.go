@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// runHealthcheck asks the local service for /health, for container health
+// runHealthcheck requests /health from the local service, for container health
 // checks in images that have no HTTP client. Exit 0 means the service
 // answered 200; its status (ok, degraded, starting) is printed.
 func runHealthcheck(ctx context.Context, c *invocation) int {

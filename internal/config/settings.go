@@ -22,7 +22,7 @@ type setting struct {
 	help   string // what it sets, with its unit
 	secret bool   // never echoed in messages or help
 	// apply parses v into c. Its error completes the sentence
-	// `invalid ENV "value": …` and says what is allowed.
+	// `invalid ENV "value": …` and states what is allowed.
 	apply func(c *Config, v string) error
 }
 

@@ -18,8 +18,7 @@ import (
 	"github.com/threat-intel/threat-intel/internal/source"
 )
 
-// Enricher returns what the threat-intelligence providers know of each
-// address. It never fails as a whole: a provider that fails is recorded in
+// Enricher looks each address up with the threat-intelligence providers. It never fails as a whole: a provider that fails is recorded in
 // each lookup's status.
 type Enricher interface {
 	Enrich(ctx context.Context, addrs []netip.Addr) map[netip.Addr]intel.Lookup
@@ -103,8 +102,8 @@ func (r *Runner) Run(ctx context.Context, until time.Time) (Result, error) {
 		Source:        r.SourceName,
 		TopPorts:      r.TopPorts,
 	})
-	// The narrative comes last, after the source answered, so a failed
-	// cycle never spends model tokens.
+	// The narrative comes last, after the source returned its observation,
+	// so a failed cycle never spends model tokens.
 	if r.Narrator != nil {
 		rep.Narrative = r.Narrator.Narrate(ctx, rep)
 	}

@@ -20,7 +20,7 @@ func (e *Engine) Cached(ctx context.Context, addr netip.Addr) (l intel.Lookup, f
 	for _, ps := range e.providers {
 		entry, ok, err := e.store.Get(ctx, ps.name, key)
 		if err != nil {
-			return intel.Lookup{}, false, fmt.Errorf("reading the cached %s answer: %w", ps.name, err)
+			return intel.Lookup{}, false, fmt.Errorf("reading the cached %s result: %w", ps.name, err)
 		}
 		if !ok {
 			l.Status[ps.name] = intel.StatusNotCached

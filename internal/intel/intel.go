@@ -30,8 +30,8 @@ const (
 // Providers lists the remote providers in the order they are shown.
 var Providers = []Provider{AbuseIPDB, GreyNoise, OTX, IPinfo}
 
-// Status is how one provider lookup for one address ended. Failures carry
-// their cause after the prefix: "failed: timeout", "failed: HTTP 503".
+// Status is the outcome of one provider lookup for one address. Failures
+// carry their cause after the prefix: "failed: timeout", "failed: HTTP 503".
 type Status string
 
 const (
@@ -97,14 +97,15 @@ type IPinfoResult struct {
 	Org         string `json:"org,omitempty"` // full API only: "AS15169 Google LLC"
 }
 
-// GeoIPResult is what the local MaxMind-format databases hold for an address.
+// GeoIPResult is the record of an address in the local MaxMind-format
+// databases.
 type GeoIPResult struct {
 	CountryCode string `json:"country_code,omitempty"`
 	ASN         string `json:"asn,omitempty"` // "AS15169"
 	ASName      string `json:"as_name,omitempty"`
 }
 
-// FeedKind says what a blocklist feed listing means.
+// FeedKind is the meaning of a listing on a blocklist feed.
 type FeedKind string
 
 const (
@@ -151,7 +152,8 @@ type Component struct {
 	Detail string  `json:"detail"` // "abuse confidence 80 × 0.5"
 }
 
-// Explanation says how a composite score was reached.
+// Explanation is the breakdown of a composite score: its components and
+// the sources they rest on.
 type Explanation struct {
 	Components []Component `json:"components"`
 	// Sources are the providers whose answers the score rests on.
